@@ -1,0 +1,113 @@
+#pragma once
+// Store: durable state of every vault, behind one small interface.
+//
+// All reads and writes happen inside a Transaction. A write transaction sees its own writes and
+// is atomic and durable once Commit() returns Ok; destroying it without Commit rolls it back.
+// Implementations: sqlite/ (the embedded default), memory/ (unit tests). One conformance suite
+// (store_conformance_test.cc) runs against each.
+//
+// Thread safety: Store is thread-safe. A Transaction is used by one thread at a time. Write
+// transactions are serialised; read transactions run concurrently with them and see the state as
+// of their start.
+//
+// Records are stored as given: the Store checks no domain rules (src/vault does). Objects are
+// keyed by (vault, name) and names compare case-insensitively, as in Key Vault.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "model/types.h"
+
+namespace certvault::store {
+
+// Which soft-deletion state a listing returns.
+enum class Deleted { kExclude, kOnly };
+
+struct Page {
+  int64_t offset = 0;  // skip this many
+  int64_t limit = 25;  // return at most this many
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // Vaults. DeleteVault removes the vault and everything in it.
+  virtual Result<std::optional<model::Vault>> GetVault(std::string_view name) = 0;
+  virtual Result<std::vector<model::Vault>> ListVaults() = 0;
+  virtual Status PutVault(const model::Vault& vault) = 0;
+  virtual Status DeleteVault(std::string_view name) = 0;
+
+  // Certificates (deleted or not), ordered by name.
+  virtual Result<std::optional<model::Certificate>> GetCertificate(std::string_view vault,
+                                                                   std::string_view name) = 0;
+  virtual Result<std::vector<model::Certificate>> ListCertificates(std::string_view vault,
+                                                                   Deleted deleted,
+                                                                   Page page) = 0;
+  virtual Status PutCertificate(const model::Certificate& cert) = 0;
+  // Purges the certificate with its versions and pending operation.
+  virtual Status DeleteCertificate(std::string_view vault, std::string_view name) = 0;
+
+  // Certificate versions, listed in creation order (oldest first).
+  virtual Result<std::optional<model::CertificateVersion>> GetCertificateVersion(
+      std::string_view vault, std::string_view name, std::string_view version) = 0;
+  virtual Result<std::vector<model::CertificateVersion>> ListCertificateVersions(
+      std::string_view vault, std::string_view name, Page page) = 0;
+  virtual Status PutCertificateVersion(const model::CertificateVersion& version) = 0;
+
+  // At most one pending operation per certificate.
+  virtual Result<std::optional<model::PendingOperation>> GetPendingOperation(
+      std::string_view vault, std::string_view name) = 0;
+  virtual Status PutPendingOperation(const model::PendingOperation& op) = 0;
+  virtual Status DeletePendingOperation(std::string_view vault, std::string_view name) = 0;
+
+  // Secrets (plain ones; a certificate's secret is derived from the certificate).
+  virtual Result<std::optional<model::Secret>> GetSecret(std::string_view vault,
+                                                         std::string_view name) = 0;
+  virtual Result<std::vector<model::Secret>> ListSecrets(std::string_view vault, Deleted deleted,
+                                                         Page page) = 0;
+  virtual Status PutSecret(const model::Secret& secret) = 0;
+  virtual Status DeleteSecret(std::string_view vault, std::string_view name) = 0;  // purge
+  virtual Result<std::optional<model::SecretVersion>> GetSecretVersion(
+      std::string_view vault, std::string_view name, std::string_view version) = 0;
+  virtual Result<std::vector<model::SecretVersion>> ListSecretVersions(std::string_view vault,
+                                                                       std::string_view name,
+                                                                       Page page) = 0;
+  virtual Status PutSecretVersion(const model::SecretVersion& version) = 0;
+
+  // Certificate contacts of a vault (empty when none are set).
+  virtual Result<std::vector<model::Contact>> GetContacts(std::string_view vault) = 0;
+  virtual Status PutContacts(std::string_view vault,
+                             const std::vector<model::Contact>& contacts) = 0;
+
+  // Service principals.
+  virtual Result<std::optional<model::Principal>> GetPrincipal(std::string_view client_id) = 0;
+  virtual Result<std::vector<model::Principal>> ListPrincipals() = 0;
+  virtual Status PutPrincipal(const model::Principal& principal) = 0;
+
+  // Server-wide settings (wrapped CA and TLS keys, token signing keys...). Values are opaque.
+  virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
+  virtual Status PutSetting(std::string_view key, std::string_view value) = 0;
+
+  // REQUIRES: a write transaction. Makes every write durable, or fails and keeps none.
+  virtual Status Commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Result<std::unique_ptr<Transaction>> BeginRead() = 0;
+  virtual Result<std::unique_ptr<Transaction>> BeginWrite() = 0;
+};
+
+// Opens (creating and migrating as needed) the SQLite store at `path`.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+// A store that lives in memory, for unit tests.
+std::unique_ptr<Store> NewMemoryStore();
+
+}  // namespace certvault::store
