@@ -1,0 +1,48 @@
+#pragma once
+// Helpers shared by the VaultService implementation files. Not part of the module's interface.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "model/types.h"
+#include "store/store.h"
+#include "vault/vault_service.h"
+
+namespace certvault::vault::internal {
+
+std::string Lower(std::string_view s);
+
+// Additional authenticated data that binds a sealed blob to its record.
+std::string CertKeyAad(std::string_view vault, std::string_view name, std::string_view version);
+std::string PendingKeyAad(std::string_view vault, std::string_view name,
+                          std::string_view request_id);
+std::string SecretValueAad(std::string_view vault, std::string_view name,
+                           std::string_view version);
+inline constexpr char kBackupAad[] = "certvault-backup-v1";
+
+Error CertificateNotFound(std::string_view name);
+Error DeletedCertificateNotFound(std::string_view name);
+Error SecretNotFound(std::string_view name);
+Error DeletedSecretNotFound(std::string_view name);
+Error VaultNotFound(std::string_view name);
+
+// Fails with VaultNotFound unless the vault exists.
+Status RequireVault(store::Transaction& txn, std::string_view vault);
+
+void ApplyAttributes(const AttributesPatch& patch, model::Attributes& attributes);
+
+// Reads the page one item past `page.limit` so the caller can tell whether more exist.
+store::Page Probe(store::Page page);
+// Drops the probe item, returning the next offset or -1.
+template <typename T>
+int64_t TrimProbe(std::vector<T>& items, store::Page page) {
+  if (static_cast<int64_t>(items.size()) > page.limit) {
+    items.resize(page.limit);
+    return page.offset + page.limit;
+  }
+  return -1;
+}
+
+}  // namespace certvault::vault::internal

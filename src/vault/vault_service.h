@@ -1,0 +1,164 @@
+#pragma once
+// VaultService: the Key Vault-compatible operations on certificates, secrets and vaults, each one
+// transaction over the Store. API handlers decode and render; everything that decides lives here.
+//
+// Private keys are generated here, sealed by the KEK before they reach the store, and opened only
+// to render a secret value for an exportable certificate. CPU-heavy work (key generation,
+// signing) happens outside write transactions. Thread-safe.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "keys/kek.h"
+#include "model/types.h"
+#include "store/store.h"
+
+namespace certvault::vault {
+
+// Days a deleted object stays recoverable before it may be purged (Key Vault's default).
+inline constexpr int kRecoverableDays = 90;
+
+// Caller-settable attributes; unset fields are left as they are.
+struct AttributesPatch {
+  std::optional<bool> enabled;
+  std::optional<int64_t> nbf;
+  std::optional<int64_t> exp;
+};
+
+struct Listing {
+  int64_t next_offset = -1;  // -1 when there are no more items
+};
+
+struct CertificateView {
+  model::Certificate cert;
+  model::CertificateVersion version;  // empty version id if none exists yet
+};
+
+struct CertificateListing : Listing {
+  std::vector<CertificateView> items;
+};
+struct VersionListing : Listing {
+  std::vector<model::CertificateVersion> items;
+};
+
+// A secret version as callers see it, plain or backing a certificate (managed).
+struct SecretView {
+  std::string name;
+  std::string version;
+  std::string value;  // only filled by GetSecret/SetSecret/Recover
+  std::string content_type;
+  model::Attributes attributes;
+  model::Tags tags;
+  bool managed = false;
+  std::optional<model::Deletion> deleted;
+};
+
+struct SecretListing : Listing {
+  std::vector<SecretView> items;
+};
+
+using PolicyFn = std::function<Status(model::CertificatePolicy&)>;
+
+class VaultService {
+ public:
+  VaultService(store::Store& store, const keys::KeyProtector& kek, const Clock& clock)
+      : store_(store), kek_(kek), clock_(clock) {}
+
+  // --- Vaults ---
+  Result<model::Vault> GetVault(std::string_view name);
+  Result<std::vector<model::Vault>> ListVaults();
+  Result<model::Vault> CreateVault(std::string_view name);
+  Status DeleteVault(std::string_view name);
+
+  // --- Certificates ---
+  // Starts issuance of a new version. `policy` (applied onto the existing policy, or Key Vault's
+  // defaults for a new certificate) may be null. Issuer Self completes at once; Unknown leaves the
+  // operation in progress for a merge.
+  Result<model::PendingOperation> CreateCertificate(std::string_view vault, std::string_view name,
+                                                    const PolicyFn& policy,
+                                                    const AttributesPatch& attributes,
+                                                    const std::optional<model::Tags>& tags);
+  // `value`: PEM text (key + certificates) or base64 PKCS#12. `policy` is applied onto the policy
+  // derived from the certificate.
+  Result<CertificateView> ImportCertificate(std::string_view vault, std::string_view name,
+                                            std::string_view value, std::string_view password,
+                                            const PolicyFn& policy,
+                                            const AttributesPatch& attributes,
+                                            const std::optional<model::Tags>& tags);
+  // `version` empty means the current version.
+  Result<CertificateView> GetCertificate(std::string_view vault, std::string_view name,
+                                         std::string_view version);
+  Result<CertificateListing> ListCertificates(std::string_view vault, store::Page page,
+                                              bool include_pending);
+  Result<VersionListing> ListCertificateVersions(std::string_view vault, std::string_view name,
+                                                 store::Page page);
+  Result<CertificateView> UpdateCertificate(std::string_view vault, std::string_view name,
+                                            std::string_view version,
+                                            const AttributesPatch& attributes,
+                                            const std::optional<model::Tags>& tags,
+                                            const PolicyFn& policy);
+  Result<model::Certificate> GetPolicy(std::string_view vault, std::string_view name);
+  Result<model::Certificate> UpdatePolicy(std::string_view vault, std::string_view name,
+                                          const PolicyFn& policy);
+
+  Result<model::PendingOperation> GetPending(std::string_view vault, std::string_view name);
+  Result<model::PendingOperation> CancelPending(std::string_view vault, std::string_view name);
+  Result<model::PendingOperation> DeletePending(std::string_view vault, std::string_view name);
+  // `x5c`: DER certificates, the leaf first or in any order. Fails, keeping the operation, if no
+  // certificate matches the pending key.
+  Result<CertificateView> MergeCertificate(std::string_view vault, std::string_view name,
+                                           const std::vector<std::string>& x5c,
+                                           const AttributesPatch& attributes,
+                                           const std::optional<model::Tags>& tags);
+
+  Result<CertificateView> DeleteCertificate(std::string_view vault, std::string_view name);
+  Result<CertificateView> GetDeletedCertificate(std::string_view vault, std::string_view name);
+  Result<CertificateListing> ListDeletedCertificates(std::string_view vault, store::Page page);
+  Result<CertificateView> RecoverCertificate(std::string_view vault, std::string_view name);
+  Status PurgeCertificate(std::string_view vault, std::string_view name);
+  Result<std::string> BackupCertificate(std::string_view vault, std::string_view name);
+  Result<CertificateView> RestoreCertificate(std::string_view vault, std::string_view blob);
+
+  Result<std::vector<model::Contact>> GetContacts(std::string_view vault);
+  Result<std::vector<model::Contact>> SetContacts(std::string_view vault,
+                                                  const std::vector<model::Contact>& contacts);
+  Result<std::vector<model::Contact>> DeleteContacts(std::string_view vault);
+
+  // --- Secrets ---
+  Result<SecretView> SetSecret(std::string_view vault, std::string_view name,
+                               std::string_view value, std::string_view content_type,
+                               const AttributesPatch& attributes,
+                               const std::optional<model::Tags>& tags);
+  // Returns the value; fails with Forbidden if the version is disabled, not yet valid or expired.
+  Result<SecretView> GetSecret(std::string_view vault, std::string_view name,
+                               std::string_view version);
+  Result<SecretListing> ListSecrets(std::string_view vault, store::Page page);
+  Result<SecretListing> ListSecretVersions(std::string_view vault, std::string_view name,
+                                           store::Page page);
+  Result<SecretView> UpdateSecret(std::string_view vault, std::string_view name,
+                                  std::string_view version, const AttributesPatch& attributes,
+                                  const std::optional<model::Tags>& tags,
+                                  const std::optional<std::string>& content_type);
+  Result<SecretView> DeleteSecret(std::string_view vault, std::string_view name);
+  Result<SecretView> GetDeletedSecret(std::string_view vault, std::string_view name);
+  Result<SecretListing> ListDeletedSecrets(std::string_view vault, store::Page page);
+  Result<SecretView> RecoverSecret(std::string_view vault, std::string_view name);
+  Status PurgeSecret(std::string_view vault, std::string_view name);
+  Result<std::string> BackupSecret(std::string_view vault, std::string_view name);
+  Result<SecretView> RestoreSecret(std::string_view vault, std::string_view blob);
+
+ private:
+  Result<std::string> RenderCertificateSecret(const model::CertificateVersion& version);
+
+  store::Store& store_;
+  const keys::KeyProtector& kek_;
+  const Clock& clock_;
+};
+
+}  // namespace certvault::vault
