@@ -1,0 +1,75 @@
+#pragma once
+// Handlers: decode, validate, act (through VaultService / TokenService), render. Each is a free
+// function; routes.cc binds them into the one route table.
+
+#include <string>
+
+#include "api/http.h"
+#include "api/router.h"
+#include "auth/token_service.h"
+#include "common/result.h"
+#include "vault/vault_service.h"
+
+namespace certvault::api {
+
+struct Services {
+  vault::VaultService& vault;
+  auth::TokenService& tokens;
+  std::string dns_suffix;
+};
+
+using HandlerFn = Result<HttpResponse> (*)(Services&, RequestContext&, const HttpRequest&);
+
+// Certificates (certificate_handlers.cc)
+Result<HttpResponse> CreateCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ImportCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListCertificates(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListCertificateVersions(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> UpdateCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetCertificatePolicy(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> UpdateCertificatePolicy(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetPending(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> UpdatePending(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeletePending(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> MergeCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeleteCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetDeletedCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListDeletedCertificates(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RecoverCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> PurgeCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> BackupCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RestoreCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetContacts(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> SetContacts(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeleteContacts(Services&, RequestContext&, const HttpRequest&);
+
+// Secrets (secret_handlers.cc)
+Result<HttpResponse> SetSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListSecrets(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListSecretVersions(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> UpdateSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeleteSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetDeletedSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListDeletedSecrets(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RecoverSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> PurgeSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> BackupSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RestoreSecret(Services&, RequestContext&, const HttpRequest&);
+
+// Tokens and discovery (token_handlers.cc)
+Result<HttpResponse> IssueToken(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> OpenIdConfiguration(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> Jwks(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> Health(Services&, RequestContext&, const HttpRequest&);
+
+// Management (management_handlers.cc)
+Result<HttpResponse> ListVaults(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> CreateVault(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeleteVault(Services&, RequestContext&, const HttpRequest&);
+
+// Builds the route table.
+Router BuildRouter(Services& services);
+
+}  // namespace certvault::api

@@ -1,0 +1,41 @@
+#pragma once
+// Plain HTTP request and response types. The transport (https_server.cc) fills and sends them;
+// handlers never see Boost.Beast.
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace certvault::api {
+
+struct HttpRequest {
+  std::string method;  // upper case
+  std::string path;    // percent-decoded, without the query
+  std::map<std::string, std::string> query;  // decoded; keys as sent
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower case
+  std::string body;
+  std::string remote_address;
+
+  // The first header named `name` (lower case), or "".
+  std::string_view Header(std::string_view name) const;
+  std::string_view Query(const std::string& key) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Splits "a/b?x=1&y=%20" into a decoded path and query map. Returns false for malformed
+// percent-encoding.
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::map<std::string, std::string>& query);
+std::string PercentDecode(std::string_view s, bool plus_as_space, bool* ok);
+// Parses an application/x-www-form-urlencoded body.
+std::map<std::string, std::string> ParseForm(std::string_view body);
+
+}  // namespace certvault::api

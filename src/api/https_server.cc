@@ -1,0 +1,256 @@
+#include "api/https_server.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <thread>
+#include <vector>
+
+#include "api/render.h"
+#include "common/log.h"
+
+namespace certvault::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kReadTimeout = std::chrono::seconds(60);
+constexpr size_t kHeaderLimit = 16 * 1024;
+
+HttpRequest ToRequest(const http::request_parser<http::string_body>& parser,
+                      const std::string& remote) {
+  const auto& msg = parser.get();
+  HttpRequest req;
+  req.method = std::string(msg.method_string());
+  ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req.path, req.query);
+  for (const auto& field : msg) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    req.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  req.remote_address = remote;
+  return req;
+}
+
+http::response<http::string_body> ToBeast(HttpResponse&& r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "certvault");
+  if (!r.body.empty() || r.status != 204) res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ssl::context& ctx, const Api& api, asio::thread_pool& workers)
+      : stream_(std::move(socket), ctx), api_(api), workers_(workers) {
+    boost::system::error_code ec;
+    auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string();
+  }
+
+  void Run() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
+  }
+
+ private:
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return;
+    ReadHeader();
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(api_.options().max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(kReadTimeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return Close();
+    HttpRequest head = ToRequest(*parser_, remote_);
+    const auto& msg = parser_->get();
+    if (auto early = api_.BeforeBody(head)) {
+      // The body (if any) is left unread, so the connection cannot be reused after it.
+      const bool body_pending = !parser_->is_done();
+      return Write(std::move(*early), msg.version(), msg.keep_alive() && !body_pending);
+    }
+    if (parser_->content_length() && *parser_->content_length() > api_.options().max_body_bytes) {
+      return Write(TooLarge(), msg.version(), false);
+    }
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  static HttpResponse TooLarge() {
+    HttpResponse r;
+    r.status = 413;
+    r.body = RenderError(Error(ErrorKind::kPayloadTooLarge, "RequestBodyTooLarge",
+                               "the request body exceeds the server's limit"));
+    return r;
+  }
+
+  void OnBody(beast::error_code ec, size_t) {
+    if (ec == http::error::body_limit) {
+      return Write(TooLarge(), parser_->get().version(), false);
+    }
+    if (ec) return Close();
+    auto request = std::make_shared<HttpRequest>(ToRequest(*parser_, remote_));
+    request->body = std::move(parser_->get().body());
+    const unsigned version = parser_->get().version();
+    const bool keep_alive = parser_->get().keep_alive();
+    if (request->method == "GET" || request->method == "HEAD") {
+      return Write(api_.Handle(*request), version, keep_alive);
+    }
+    asio::post(workers_, [self = shared_from_this(), request, version, keep_alive] {
+      HttpResponse response = self->api_.Handle(*request);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), version, keep_alive]() mutable {
+                   self->Write(std::move(response), version, keep_alive);
+                 });
+    });
+  }
+
+  void Write(HttpResponse&& response, unsigned version, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        ToBeast(std::move(response), version, keep_alive));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->ReadHeader();
+                      });
+  }
+
+  void Close() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const Api& api_;
+  asio::thread_pool& workers_;
+  std::string remote_;
+};
+
+class BeastServer final : public HttpsServer {
+ public:
+  BeastServer(const Api& api, int io_threads, int worker_threads)
+      : api_(api),
+        ioc_(io_threads),
+        ssl_ctx_(ssl::context::tls_server),
+        acceptor_(asio::make_strand(ioc_)),
+        workers_(worker_threads),
+        io_threads_(io_threads) {}
+
+  ~BeastServer() override { Stop(); }
+
+  Status Init(const HttpsOptions& options) {
+    SSL_CTX* raw = ssl_ctx_.native_handle();
+    SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+    SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are all modern.
+    SSL_CTX_set_cipher_list(raw,
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    boost::system::error_code ec;
+    ssl_ctx_.use_certificate_chain(asio::buffer(options.cert_chain_pem), ec);
+    if (ec) return Fail(Error::Internal("cannot load the TLS certificate: " + ec.message()));
+    ssl_ctx_.use_private_key(asio::buffer(options.key_pem), ssl::context::pem, ec);
+    if (ec) return Fail(Error::Internal("cannot load the TLS key: " + ec.message()));
+
+    auto address = asio::ip::make_address(options.host, ec);
+    if (ec) return Fail(Error::BadParameter("invalid listen address " + options.host));
+    tcp::endpoint endpoint(address, options.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Fail(Error::Unavailable("cannot listen on " + options.host + ":" +
+                                     std::to_string(options.port) + ": " + ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    for (int i = 0; i < io_threads_; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    return Ok();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    workers_.join();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        log::Warn("accept failed: " + ec.message());
+      } else {
+        s.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(s), ssl_ctx_, api_, workers_)->Run();
+      }
+      if (acceptor_.is_open()) Accept();
+    });
+  }
+
+  const Api& api_;
+  asio::io_context ioc_;
+  ssl::context ssl_ctx_;
+  tcp::acceptor acceptor_;
+  asio::thread_pool workers_;
+  int io_threads_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::Start(const Api& api, HttpsOptions options) {
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  const int io = options.io_threads > 0 ? options.io_threads : cores;
+  const int workers = options.worker_threads > 0 ? options.worker_threads : 2 * cores;
+  auto server = std::make_unique<BeastServer>(api, io, workers);
+  CV_RETURN_IF_ERROR(server->Init(options));
+  return std::unique_ptr<HttpsServer>(std::move(server));
+}
+
+}  // namespace certvault::api

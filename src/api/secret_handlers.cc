@@ -1,0 +1,111 @@
+// Key Vault secret operations.
+
+#include <nlohmann/json.hpp>
+
+#include "api/decode.h"
+#include "api/handlers.h"
+#include "api/render.h"
+
+namespace certvault::api {
+
+using nlohmann::json;
+
+namespace {
+
+const std::string& Name(const RequestContext& ctx) { return ctx.Param("name"); }
+
+std::string Version(const RequestContext& ctx) {
+  auto it = ctx.params.find("version");
+  return it == ctx.params.end() ? std::string() : it->second;
+}
+
+HttpResponse ListBody(const RequestContext& ctx, const HttpRequest& req,
+                      const vault::SecretListing& listing, bool versioned, int64_t limit) {
+  json items = json::array();
+  for (const auto& s : listing.items) items.push_back(RenderSecretItem(ctx.base_url, s, versioned));
+  return Json(200, PageBody(ctx, req, std::move(items), listing.next_offset, limit));
+}
+
+}  // namespace
+
+Result<HttpResponse> SetSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(json body, JsonBody(req));
+  CV_ASSIGN_OR_RETURN(auto value, OptionalString(body, "value"));
+  if (!value) return Fail(Error::BadParameter("'value' (string) is required"));
+  CV_ASSIGN_OR_RETURN(auto content_type, OptionalString(body, "contentType"));
+  CV_ASSIGN_OR_RETURN(auto attributes, DecodeAttributes(body));
+  CV_ASSIGN_OR_RETURN(auto tags, DecodeTags(body));
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.SetSecret(ctx.vault, Name(ctx), *value,
+                                                   content_type.value_or(""), attributes, tags));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, true));
+}
+
+Result<HttpResponse> GetSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.GetSecret(ctx.vault, Name(ctx), Version(ctx)));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, true));
+}
+
+Result<HttpResponse> ListSecrets(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto page, DecodePage(req));
+  CV_ASSIGN_OR_RETURN(auto listing, s.vault.ListSecrets(ctx.vault, page));
+  return ListBody(ctx, req, listing, false, page.limit);
+}
+
+Result<HttpResponse> ListSecretVersions(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto page, DecodePage(req));
+  CV_ASSIGN_OR_RETURN(auto listing, s.vault.ListSecretVersions(ctx.vault, Name(ctx), page));
+  return ListBody(ctx, req, listing, true, page.limit);
+}
+
+Result<HttpResponse> UpdateSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(json body, JsonBody(req));
+  CV_ASSIGN_OR_RETURN(auto content_type, OptionalString(body, "contentType"));
+  CV_ASSIGN_OR_RETURN(auto attributes, DecodeAttributes(body));
+  CV_ASSIGN_OR_RETURN(auto tags, DecodeTags(body));
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.UpdateSecret(ctx.vault, Name(ctx), Version(ctx),
+                                                      attributes, tags, content_type));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, false));
+}
+
+Result<HttpResponse> DeleteSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.DeleteSecret(ctx.vault, Name(ctx)));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, false));
+}
+
+Result<HttpResponse> GetDeletedSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.GetDeletedSecret(ctx.vault, Name(ctx)));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, false));
+}
+
+Result<HttpResponse> ListDeletedSecrets(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto page, DecodePage(req));
+  CV_ASSIGN_OR_RETURN(auto listing, s.vault.ListDeletedSecrets(ctx.vault, page));
+  return ListBody(ctx, req, listing, false, page.limit);
+}
+
+Result<HttpResponse> RecoverSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.RecoverSecret(ctx.vault, Name(ctx)));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, false));
+}
+
+Result<HttpResponse> PurgeSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_RETURN_IF_ERROR(s.vault.PurgeSecret(ctx.vault, Name(ctx)));
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+Result<HttpResponse> BackupSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(std::string blob, s.vault.BackupSecret(ctx.vault, Name(ctx)));
+  return Json(200, json{{"value", blob}});
+}
+
+Result<HttpResponse> RestoreSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
+  CV_ASSIGN_OR_RETURN(json body, JsonBody(req));
+  CV_ASSIGN_OR_RETURN(auto value, OptionalString(body, "value"));
+  if (!value) return Fail(Error::BadParameter("'value' is required"));
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.RestoreSecret(ctx.vault, *value));
+  return Json(200, RenderSecretBundle(ctx.base_url, view, false));
+}
+
+}  // namespace certvault::api
