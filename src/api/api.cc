@@ -47,7 +47,7 @@ std::string BearerToken(std::string_view authorization) {
 
 Api::Api(vault::VaultService& vault, auth::TokenService& tokens, ApiOptions options)
     : options_(std::move(options)),
-      services_{vault, tokens, options_.dns_suffix},
+      services_{vault, tokens, options_.dns_suffix, options_.vaults_changed},
       router_(BuildRouter(services_)) {}
 
 Result<std::string> Api::VaultForHost(std::string_view host_header) const {

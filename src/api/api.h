@@ -4,6 +4,7 @@
 // Key Vault's envelope, in exactly one place. Thread-safe; the transport calls it from many
 // threads.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@ namespace certvault::api {
 struct ApiOptions {
   std::string dns_suffix = "localhost";
   size_t max_body_bytes = 1024 * 1024;
+  std::function<void()> vaults_changed;
 };
 
 class Api {

@@ -2,6 +2,7 @@
 // Handlers: decode, validate, act (through VaultService / TokenService), render. Each is a free
 // function; routes.cc binds them into the one route table.
 
+#include <functional>
 #include <string>
 
 #include "api/http.h"
@@ -16,6 +17,8 @@ struct Services {
   vault::VaultService& vault;
   auth::TokenService& tokens;
   std::string dns_suffix;
+  // Called after a vault is created or deleted (the server re-issues its TLS certificate).
+  std::function<void()> vaults_changed;
 };
 
 using HandlerFn = Result<HttpResponse> (*)(Services&, RequestContext&, const HttpRequest&);

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -60,8 +61,9 @@ http::response<http::string_body> ToBeast(HttpResponse&& r, unsigned version, bo
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ssl::context& ctx, const Api& api, asio::thread_pool& workers)
-      : stream_(std::move(socket), ctx), api_(api), workers_(workers) {
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx, const Api& api,
+          asio::thread_pool& workers)
+      : ssl_ctx_(std::move(ctx)), stream_(std::move(socket), *ssl_ctx_), api_(api), workers_(workers) {
     boost::system::error_code ec;
     auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string();
@@ -151,6 +153,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  std::shared_ptr<ssl::context> ssl_ctx_;  // outlives stream_, which refers to it
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -159,12 +162,31 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
 };
 
+Result<std::shared_ptr<ssl::context>> MakeTlsContext(const std::string& chain_pem,
+                                                     const std::string& key_pem) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* raw = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_COMPRESSION);
+  // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are all modern.
+  SSL_CTX_set_cipher_list(raw,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  boost::system::error_code ec;
+  ctx->use_certificate_chain(asio::buffer(chain_pem), ec);
+  if (ec) return Fail(Error::Internal("cannot load the TLS certificate: " + ec.message()));
+  ctx->use_private_key(asio::buffer(key_pem), ssl::context::pem, ec);
+  if (ec) return Fail(Error::Internal("cannot load the TLS key: " + ec.message()));
+  return ctx;
+}
+
 class BeastServer final : public HttpsServer {
  public:
   BeastServer(const Api& api, int io_threads, int worker_threads)
       : api_(api),
         ioc_(io_threads),
-        ssl_ctx_(ssl::context::tls_server),
         acceptor_(asio::make_strand(ioc_)),
         workers_(worker_threads),
         io_threads_(io_threads) {}
@@ -172,21 +194,8 @@ class BeastServer final : public HttpsServer {
   ~BeastServer() override { Stop(); }
 
   Status Init(const HttpsOptions& options) {
-    SSL_CTX* raw = ssl_ctx_.native_handle();
-    SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-    SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_NO_COMPRESSION);
-    // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are all modern.
-    SSL_CTX_set_cipher_list(raw,
-                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    CV_RETURN_IF_ERROR(ReloadCertificate(options.cert_chain_pem, options.key_pem));
     boost::system::error_code ec;
-    ssl_ctx_.use_certificate_chain(asio::buffer(options.cert_chain_pem), ec);
-    if (ec) return Fail(Error::Internal("cannot load the TLS certificate: " + ec.message()));
-    ssl_ctx_.use_private_key(asio::buffer(options.key_pem), ssl::context::pem, ec);
-    if (ec) return Fail(Error::Internal("cannot load the TLS key: " + ec.message()));
-
     auto address = asio::ip::make_address(options.host, ec);
     if (ec) return Fail(Error::BadParameter("invalid listen address " + options.host));
     tcp::endpoint endpoint(address, options.port);
@@ -205,6 +214,13 @@ class BeastServer final : public HttpsServer {
   }
 
   uint16_t port() const override { return port_; }
+
+  Status ReloadCertificate(const std::string& chain_pem, const std::string& key_pem) override {
+    CV_ASSIGN_OR_RETURN(auto ctx, MakeTlsContext(chain_pem, key_pem));
+    std::lock_guard lock(ssl_mu_);
+    ssl_ctx_ = std::move(ctx);
+    return Ok();
+  }
 
   void Stop() override {
     if (stopped_.exchange(true)) return;
@@ -225,7 +241,12 @@ class BeastServer final : public HttpsServer {
         log::Warn("accept failed: " + ec.message());
       } else {
         s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(s), ssl_ctx_, api_, workers_)->Run();
+        std::shared_ptr<ssl::context> ctx;
+        {
+          std::lock_guard lock(ssl_mu_);
+          ctx = ssl_ctx_;
+        }
+        std::make_shared<Session>(std::move(s), std::move(ctx), api_, workers_)->Run();
       }
       if (acceptor_.is_open()) Accept();
     });
@@ -233,7 +254,8 @@ class BeastServer final : public HttpsServer {
 
   const Api& api_;
   asio::io_context ioc_;
-  ssl::context ssl_ctx_;
+  std::mutex ssl_mu_;
+  std::shared_ptr<ssl::context> ssl_ctx_;  // guarded by ssl_mu_
   tcp::acceptor acceptor_;
   asio::thread_pool workers_;
   int io_threads_;

@@ -29,6 +29,9 @@ class HttpsServer {
   // Binds and starts serving in background threads.
   static Result<std::unique_ptr<HttpsServer>> Start(const Api& api, HttpsOptions options);
   virtual uint16_t port() const = 0;
+  // Serves new connections with another certificate; open connections keep theirs.
+  virtual Status ReloadCertificate(const std::string& cert_chain_pem,
+                                   const std::string& key_pem) = 0;
   // Stops accepting, closes connections and joins the threads. Idempotent.
   virtual void Stop() = 0;
 };

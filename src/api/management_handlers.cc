@@ -38,12 +38,14 @@ Result<HttpResponse> ListVaults(Services& s, RequestContext& ctx, const HttpRequ
 
 Result<HttpResponse> CreateVault(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(auto v, s.vault.CreateVault(ctx.Param("vault")));
+  if (s.vaults_changed) s.vaults_changed();
   return Json(201, VaultJson(ctx, s, v));
 }
 
 Result<HttpResponse> DeleteVault(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(auto v, s.vault.GetVault(ctx.Param("vault")));
   CV_RETURN_IF_ERROR(s.vault.DeleteVault(v.name));
+  if (s.vaults_changed) s.vaults_changed();
   return Json(200, VaultJson(ctx, s, v));
 }
 

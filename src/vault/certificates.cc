@@ -41,6 +41,15 @@ Status RequireNameFreeOfSecret(store::Transaction& txn, std::string_view vault,
   return Ok();
 }
 
+// Key Vault's usages when the policy names none: a TLS server and client certificate.
+void ApplyUsageDefaults(model::CertificatePolicy& policy) {
+  if (policy.x509.key_usage.empty()) {
+    policy.x509.key_usage = {"digitalSignature", "keyEncipherment"};
+    if (policy.key.kty.rfind("EC", 0) == 0) policy.x509.key_usage = {"digitalSignature"};
+  }
+  if (policy.x509.ekus.empty()) policy.x509.ekus = {"1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"};
+}
+
 // A new version of `cert` holding `ders` (leaf first) and the sealed key.
 model::CertificateVersion NewVersion(const model::Certificate& cert, std::string version,
                                      const std::vector<std::string>& ders, std::string wrapped_key,
@@ -96,6 +105,7 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
     }
   }
   if (policy_fn) CV_RETURN_IF_ERROR(policy_fn(policy));
+  ApplyUsageDefaults(policy);
   CV_RETURN_IF_ERROR(model::ValidatePolicy(policy));
   CV_ASSIGN_OR_RETURN(crypto::KeySpec key_spec, KeySpecFor(policy.key));
   CV_ASSIGN_OR_RETURN(crypto::CertificateSpec cert_spec, CertificateSpecFor(policy.x509));
