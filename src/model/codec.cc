@@ -356,6 +356,7 @@ Result<int64_t> ParseIsoDuration(std::string_view text) {
   int64_t total = 0;
   bool in_time = false;
   bool any = false;
+  bool any_time = false;  // "P1DT" names no time component and is malformed
   int64_t number = -1;
   for (size_t i = 1; i < text.size(); ++i) {
     const char c = text[i];
@@ -388,11 +389,12 @@ Result<int64_t> ParseIsoDuration(std::string_view text) {
       }
     }
     total += number * unit;
+    any_time = any_time || in_time;
     if (total > int64_t{100} * 365 * 86400) return bad();
     number = -1;
     any = true;
   }
-  if (!any || number >= 0) return bad();
+  if (!any || number >= 0 || (in_time && !any_time)) return bad();
   return total;
 }
 
