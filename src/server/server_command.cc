@@ -46,6 +46,36 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
+// Fills options not given as flags or environment variables from a TOML file. (CLI11's own
+// config support applies only to the top-level app, not to a subcommand's options.)
+Status ApplyConfigFile(CLI::App& cmd, const std::string& path) {
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const std::exception& e) {
+    return Fail(Error::BadParameter("cannot read config file " + path + ": " + e.what()));
+  }
+  for (const auto& item : items) {
+    const std::string name = item.fullname();
+    CLI::Option* opt = nullptr;
+    try {
+      opt = cmd.get_option("--" + name);
+    } catch (const CLI::OptionNotFound&) {
+      return Fail(Error::BadParameter("unknown option '" + name + "' in " + path));
+    }
+    if (name == "config") return Fail(Error::BadParameter("'config' cannot be set in " + path));
+    if (opt->count() > 0) continue;  // a flag or environment variable wins
+    try {
+      for (const auto& value : item.inputs) opt->add_result(value);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      return Fail(Error::BadParameter("invalid value for '" + name + "' in " + path + ": " +
+                                      e.what()));
+    }
+  }
+  return Ok();
+}
+
 int Run(const ServerOptions& options) {
   if (options.log_level == "debug") log::SetLevel(log::Level::kDebug);
   if (options.log_level == "warn") log::SetLevel(log::Level::kWarn);
@@ -152,8 +182,22 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--worker-threads", options->worker_threads,
                   "Threads for key generation and writes (0: two per core)")
       ->envname("CERTVAULT_WORKER_THREADS");
-  cmd->set_config("--config", "", "Read options from a TOML/INI file (keys as the long options)");
-  cmd->callback([options, &exit_code] { exit_code = Run(*options); });
+  auto config = std::make_shared<std::string>();
+  cmd->add_option("--config", *config,
+                  "TOML file of options named as the long flags (data-dir = \"/var/lib/certvault\");\n"
+                  "flags and environment variables take precedence")
+      ->envname("CERTVAULT_CONFIG")
+      ->check(CLI::ExistingFile);
+  cmd->callback([cmd, options, config, &exit_code] {
+    if (!config->empty()) {
+      if (auto ok = ApplyConfigFile(*cmd, *config); !ok) {
+        std::cerr << "certvault server: " << ok.error().message() << "\n";
+        exit_code = 2;
+        return;
+      }
+    }
+    exit_code = Run(*options);
+  });
 }
 
 }  // namespace certvault::server
