@@ -206,7 +206,7 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
   }
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_RETURN_IF_ERROR(txn->PutPendingOperation(op));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return op;
 }
 
@@ -276,7 +276,7 @@ Result<CertificateView> VaultService::ImportCertificate(std::string_view vault,
       NewVersion(cert, version, ders, std::move(wrapped), certs.front(), attributes, tags, now);
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_RETURN_IF_ERROR(txn->PutCertificateVersion(v));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return CertificateView{std::move(cert), std::move(v)};
 }
 
@@ -350,7 +350,7 @@ Result<CertificateView> VaultService::UpdateCertificate(std::string_view vault,
     CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   }
   CV_RETURN_IF_ERROR(txn->PutCertificateVersion(*v));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return CertificateView{std::move(cert), std::move(*v)};
 }
 
@@ -371,7 +371,7 @@ Result<model::Certificate> VaultService::UpdatePolicy(std::string_view vault,
   cert.policy = policy;
   cert.updated = policy.attributes.updated;
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return cert;
 }
 
@@ -406,7 +406,7 @@ Result<model::PendingOperation> VaultService::CancelPending(std::string_view vau
     op->wrapped_key.clear();  // the pending key will never be used
     op->updated = clock_.NowUnix();
     CV_RETURN_IF_ERROR(txn->PutPendingOperation(*op));
-    CV_RETURN_IF_ERROR(txn->Commit());
+    CV_RETURN_IF_ERROR(Commit(*txn));
   }
   return *op;
 }
@@ -420,7 +420,7 @@ Result<model::PendingOperation> VaultService::DeletePending(std::string_view vau
   CV_RETURN_IF_ERROR(txn->DeletePendingOperation(vault, name));
   // A certificate that never got a version exists only through its operation.
   if (cert.current_version.empty()) CV_RETURN_IF_ERROR(txn->DeleteCertificate(vault, name));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return *op;
 }
 
@@ -480,7 +480,7 @@ Result<CertificateView> VaultService::MergeCertificate(std::string_view vault,
   CV_RETURN_IF_ERROR(txn->PutCertificateVersion(v));
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_RETURN_IF_ERROR(txn->PutPendingOperation(*pending));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return CertificateView{std::move(cert), std::move(v)};
 }
 

@@ -86,7 +86,7 @@ Result<CertificateView> VaultService::DeleteCertificate(std::string_view vault,
   cert->updated = now;
   CV_RETURN_IF_ERROR(txn->PutCertificate(*cert));
   CV_ASSIGN_OR_RETURN(auto view, WithCurrentVersion(*txn, *cert));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return view;
 }
 
@@ -119,7 +119,7 @@ Result<CertificateView> VaultService::RecoverCertificate(std::string_view vault,
   cert.updated = clock_.NowUnix();
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_ASSIGN_OR_RETURN(auto view, WithCurrentVersion(*txn, cert));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return view;
 }
 
@@ -127,7 +127,7 @@ Status VaultService::PurgeCertificate(std::string_view vault, std::string_view n
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
   CV_RETURN_IF_ERROR(RequireDeletedCertificate(*txn, vault, name));
   CV_RETURN_IF_ERROR(txn->DeleteCertificate(vault, name));
-  return txn->Commit();
+  return Commit(*txn);
 }
 
 Result<std::string> VaultService::BackupCertificate(std::string_view vault,
@@ -217,7 +217,7 @@ Result<CertificateView> VaultService::RestoreCertificate(std::string_view vault,
     CV_RETURN_IF_ERROR(txn->PutCertificateVersion(version));
   }
   CV_ASSIGN_OR_RETURN(auto view, WithCurrentVersion(*txn, cert));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return view;
 }
 
@@ -239,7 +239,7 @@ Result<std::vector<model::Contact>> VaultService::SetContacts(
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
   CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
   CV_RETURN_IF_ERROR(txn->PutContacts(vault, contacts));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return contacts;
 }
 
@@ -251,7 +251,7 @@ Result<std::vector<model::Contact>> VaultService::DeleteContacts(std::string_vie
     return Fail(Error::NotFound("ContactsNotFound", "No certificate contacts are set."));
   }
   CV_RETURN_IF_ERROR(txn->PutContacts(vault, {}));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return contacts;
 }
 
@@ -276,7 +276,7 @@ Result<model::Vault> VaultService::CreateVault(std::string_view name) {
   if (existing) return Fail(Error::Conflict("vault " + std::string(name) + " already exists"));
   model::Vault v{Lower(name), clock_.NowUnix()};
   CV_RETURN_IF_ERROR(txn->PutVault(v));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return v;
 }
 
@@ -287,7 +287,7 @@ Status VaultService::DeleteVault(std::string_view name) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
   CV_RETURN_IF_ERROR(RequireVault(*txn, name));
   CV_RETURN_IF_ERROR(txn->DeleteVault(name));
-  return txn->Commit();
+  return Commit(*txn);
 }
 
 }  // namespace certvault::vault

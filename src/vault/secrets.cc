@@ -114,14 +114,44 @@ Result<SecretView> VaultService::SetSecret(std::string_view vault, std::string_v
   secret.updated = now;
   CV_RETURN_IF_ERROR(txn->PutSecret(secret));
   CV_RETURN_IF_ERROR(txn->PutSecretVersion(v));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   SecretView view = ViewOf(secret, v);
   view.value = std::string(value);
   return view;
 }
 
+Status VaultService::Commit(store::Transaction& txn) {
+  CV_RETURN_IF_ERROR(txn.Commit());
+  generation_.fetch_add(1);
+  return Ok();
+}
+
 Result<SecretView> VaultService::GetSecret(std::string_view vault, std::string_view name,
                                            std::string_view version) {
+  std::string key = Lower(vault) + "/" + Lower(name) + "/" + std::string(version);
+  // Taken before reading, so a write committed meanwhile makes the entry stale, never wrong.
+  const uint64_t generation = generation_.load();
+  std::shared_ptr<const CachedSecret> cached;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = secret_cache_.find(key);
+    if (it != secret_cache_.end()) cached = it->second;
+  }
+  if (cached && cached->generation == generation) {
+    // Readability depends on the time, so it is checked on every read.
+    CV_RETURN_IF_ERROR(CheckReadable(cached->view.attributes, clock_.NowUnix(), name));
+    return cached->view;
+  }
+  CV_ASSIGN_OR_RETURN(SecretView view, ReadSecret(vault, name, version));
+  auto entry = std::make_shared<const CachedSecret>(CachedSecret{generation, view});
+  std::lock_guard lock(cache_mu_);
+  if (secret_cache_.size() >= kMaxCachedSecrets) secret_cache_.clear();
+  secret_cache_[std::move(key)] = std::move(entry);
+  return view;
+}
+
+Result<SecretView> VaultService::ReadSecret(std::string_view vault, std::string_view name,
+                                            std::string_view version) {
   const int64_t now = clock_.NowUnix();
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
@@ -220,7 +250,7 @@ Result<SecretView> VaultService::UpdateSecret(std::string_view vault, std::strin
   if (tags) v->tags = *tags;
   if (content_type) v->content_type = *content_type;
   CV_RETURN_IF_ERROR(txn->PutSecretVersion(*v));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return ViewOf(secret, *v);
 }
 
@@ -235,7 +265,7 @@ Result<SecretView> VaultService::DeleteSecret(std::string_view vault, std::strin
   secret.updated = now;
   CV_ASSIGN_OR_RETURN(auto v, txn->GetSecretVersion(vault, name, secret.current_version));
   CV_RETURN_IF_ERROR(txn->PutSecret(secret));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return v ? ViewOf(secret, *v) : SecretView{secret.name, "", "", "", {}, {}, false, secret.deleted};
 }
 
@@ -271,7 +301,7 @@ Result<SecretView> VaultService::RecoverSecret(std::string_view vault, std::stri
   secret->updated = clock_.NowUnix();
   CV_RETURN_IF_ERROR(txn->PutSecret(*secret));
   CV_ASSIGN_OR_RETURN(auto v, txn->GetSecretVersion(vault, name, secret->current_version));
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   if (!v) return Fail(Error::Internal("recovered secret has no current version"));
   return ViewOf(*secret, *v);
 }
@@ -282,7 +312,7 @@ Status VaultService::PurgeSecret(std::string_view vault, std::string_view name) 
   CV_ASSIGN_OR_RETURN(auto secret, txn->GetSecret(vault, name));
   if (!secret || !secret->deleted) return Fail(DeletedSecretNotFound(name));
   CV_RETURN_IF_ERROR(txn->DeleteSecret(vault, name));
-  return txn->Commit();
+  return Commit(*txn);
 }
 
 Result<std::string> VaultService::BackupSecret(std::string_view vault, std::string_view name) {
@@ -362,7 +392,7 @@ Result<SecretView> VaultService::RestoreSecret(std::string_view vault, std::stri
     CV_RETURN_IF_ERROR(txn->PutSecretVersion(version));
     if (version.version == secret.current_version) view = ViewOf(secret, version);
   }
-  CV_RETURN_IF_ERROR(txn->Commit());
+  CV_RETURN_IF_ERROR(Commit(*txn));
   return view;
 }
 

@@ -7,8 +7,12 @@
 // signing) happens outside write transactions. Thread-safe.
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +73,8 @@ class VaultService {
  public:
   VaultService(store::Store& store, const keys::KeyProtector& kek, const Clock& clock)
       : store_(store), kek_(kek), clock_(clock) {}
+  VaultService(const VaultService&) = delete;
+  VaultService& operator=(const VaultService&) = delete;
 
   // --- Vaults ---
   Result<model::Vault> GetVault(std::string_view name);
@@ -155,6 +161,22 @@ class VaultService {
 
  private:
   Result<std::string> RenderCertificateSecret(const model::CertificateVersion& version);
+  Result<SecretView> ReadSecret(std::string_view vault, std::string_view name,
+                                std::string_view version);
+  // Commits a write transaction and invalidates every cached read.
+  Status Commit(store::Transaction& txn);
+
+  // Rendered secret values, the hot read path. An entry is valid while no write has committed
+  // since the read that filled it began (generation_ unchanged). This process is the only writer
+  // of its store; replicas sharing a database need a shared invalidation signal first.
+  struct CachedSecret {
+    uint64_t generation;
+    SecretView view;
+  };
+  static constexpr size_t kMaxCachedSecrets = 10000;
+  std::atomic<uint64_t> generation_{0};
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const CachedSecret>> secret_cache_;  // cache_mu_
 
   store::Store& store_;
   const keys::KeyProtector& kek_;

@@ -152,6 +152,12 @@ TEST_F(VaultServiceTest, BackupRestoreRoundTrip) {
 TEST_F(VaultServiceTest, PlainSecretsHonourEnabledAndNbf) {
   ASSERT_TRUE(service_.SetSecret("default", "s", "v1", "text/plain", {}, std::nullopt));
   EXPECT_EQ(service_.GetSecret("default", "s", "")->value, "v1");
+  ASSERT_TRUE(service_.SetSecret("default", "s", "v2", "text/plain", {}, std::nullopt));
+  EXPECT_EQ(service_.GetSecret("default", "s", "")->value, "v2");  // the cache saw the write
+  ASSERT_TRUE(service_.UpdateSecret("default", "s", "", {false, {}, {}}, std::nullopt, {}));
+  EXPECT_EQ(service_.GetSecret("default", "s", "").error().kind(), ErrorKind::kForbidden);
+  ASSERT_TRUE(service_.UpdateSecret("default", "s", "", {true, {}, {}}, std::nullopt, {}));
+  EXPECT_TRUE(service_.GetSecret("default", "s", ""));
   ASSERT_TRUE(service_.UpdateSecret("default", "s", "", {false, {}, {}}, std::nullopt, {}));
   EXPECT_EQ(service_.GetSecret("default", "s", "").error().kind(), ErrorKind::kForbidden);
   ASSERT_TRUE(service_.SetSecret("default", "later", "v", "", {{}, clock_.NowUnix() + 60, {}},
