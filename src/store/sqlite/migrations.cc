@@ -1,0 +1,163 @@
+#include "store/sqlite/migrations.h"
+
+#include <string>
+
+namespace certvault::store::sqlite {
+namespace {
+
+// Names (vault, object, version) compare with NOCASE, so lookups ignore case while the stored
+// text keeps the caller's spelling. Nested model fields are JSON text; DER and sealed keys are
+// BLOBs. Version tables keep `seq` (the rowid, so each new row gets max + 1) to list versions in
+// creation order; an upsert of an existing version keeps its row and so its place.
+// Deletes cascade explicitly in the store (records are stored as given, so a version may exist
+// before its certificate within a transaction).
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE vaults (
+  name TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+  created INTEGER NOT NULL
+);
+
+CREATE TABLE certificates (
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  policy TEXT NOT NULL,
+  current_version TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  deleted_date INTEGER,
+  scheduled_purge_date INTEGER,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (vault, name)
+);
+CREATE INDEX certificates_listing ON certificates (vault, deleted, name);
+
+CREATE TABLE certificate_versions (
+  seq INTEGER PRIMARY KEY,
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  version TEXT NOT NULL COLLATE NOCASE,
+  cer BLOB NOT NULL,
+  chain BLOB NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  content_type TEXT NOT NULL,
+  exportable INTEGER NOT NULL,
+  attributes TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  UNIQUE (vault, name, version)
+);
+CREATE INDEX certificate_versions_listing ON certificate_versions (vault, name, seq);
+
+CREATE TABLE pending_operations (
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  request_id TEXT NOT NULL,
+  csr BLOB NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  issuer TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_details TEXT NOT NULL,
+  cancellation_requested INTEGER NOT NULL,
+  error_code TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  target_version TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (vault, name)
+);
+
+CREATE TABLE secrets (
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  current_version TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  deleted_date INTEGER,
+  scheduled_purge_date INTEGER,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (vault, name)
+);
+CREATE INDEX secrets_listing ON secrets (vault, deleted, name);
+
+CREATE TABLE secret_versions (
+  seq INTEGER PRIMARY KEY,
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  version TEXT NOT NULL COLLATE NOCASE,
+  wrapped_value BLOB NOT NULL,
+  content_type TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  UNIQUE (vault, name, version)
+);
+CREATE INDEX secret_versions_listing ON secret_versions (vault, name, seq);
+
+CREATE TABLE contacts (
+  vault TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+  contacts TEXT NOT NULL
+);
+
+CREATE TABLE principals (
+  client_id TEXT NOT NULL PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  administrator INTEGER NOT NULL,
+  created INTEGER NOT NULL
+);
+
+CREATE TABLE settings (
+  key TEXT NOT NULL PRIMARY KEY,
+  value BLOB NOT NULL
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1};
+
+Result<int64_t> AppliedVersion(Connection& conn) {
+  CV_ASSIGN_OR_RETURN(Statement stmt,
+                      conn.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  CV_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? stmt.Int(0) : 0;
+}
+
+// Applies migration `version` unless another process got there first.
+Status ApplyOne(Connection& conn, int64_t version) {
+  CV_RETURN_IF_ERROR(conn.Run("BEGIN IMMEDIATE"));
+  Status status = [&]() -> Status {
+    CV_ASSIGN_OR_RETURN(int64_t applied, AppliedVersion(conn));
+    if (applied >= version) return Ok();
+    CV_RETURN_IF_ERROR(conn.Exec(kMigrations[version - 1]));
+    CV_ASSIGN_OR_RETURN(Statement record,
+                        conn.Prepare("INSERT INTO schema_migrations (version, applied_at) "
+                                     "VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))"));
+    return record.BindInt(version).Run();
+  }();
+  if (status) status = conn.Run("COMMIT");
+  if (!status && conn.InTransaction()) (void)conn.Run("ROLLBACK");
+  if (!status) return Fail(status.error().WithContext("migration " + std::to_string(version)));
+  return Ok();
+}
+
+}  // namespace
+
+std::span<const char* const> Migrations() { return kMigrations; }
+
+Status ApplyMigrations(Connection& conn) {
+  CV_RETURN_IF_ERROR(
+      conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)"));
+  CV_ASSIGN_OR_RETURN(int64_t applied, AppliedVersion(conn));
+  const auto latest = static_cast<int64_t>(Migrations().size());
+  if (applied > latest) {
+    return Fail(Error::Internal("store: the database schema (version " + std::to_string(applied) +
+                                ") is newer than this binary (" + std::to_string(latest) + ")"));
+  }
+  for (int64_t version = applied + 1; version <= latest; ++version) {
+    CV_RETURN_IF_ERROR(ApplyOne(conn, version));
+  }
+  return Ok();
+}
+
+}  // namespace certvault::store::sqlite

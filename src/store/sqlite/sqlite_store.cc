@@ -1,0 +1,591 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/encoding.h"
+#include "store/sqlite/migrations.h"
+
+namespace certvault::store::sqlite {
+namespace {
+
+// Idle reader connections kept open; more are opened while many reads overlap.
+constexpr size_t kMaxIdleReaders = 4;
+
+// What the store and its transactions share; transactions keep it alive.
+class Shared {
+ public:
+  Shared(std::string path, std::unique_ptr<Connection> writer)
+      : writer(std::move(writer)), path_(std::move(path)) {}
+
+  std::mutex writer_mu;                      // held for the whole of a write transaction
+  const std::unique_ptr<Connection> writer;  // used only under writer_mu
+
+  Result<std::unique_ptr<Connection>> AcquireReader() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!idle_readers_.empty()) {
+        std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+        idle_readers_.pop_back();
+        return conn;
+      }
+    }
+    return Connection::Open(path_, Connection::Mode::kReader);
+  }
+
+  // REQUIRES: no transaction is open on `conn`.
+  void ReleaseReader(std::unique_ptr<Connection> conn) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(conn));
+  }
+
+ private:
+  const std::string path_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by pool_mu_
+};
+
+// Row readers: each takes the columns of its table's SELECT below, in order.
+
+Result<model::Certificate> ReadCertificate(const Statement& s) {
+  model::Certificate c;
+  c.vault = s.Text(0);
+  c.name = s.Text(1);
+  CV_ASSIGN_OR_RETURN(c.policy, DecodePolicy(s.Text(2)));
+  c.current_version = s.Text(3);
+  if (s.Bool(4)) c.deleted = model::Deletion{s.Int(5), s.Int(6)};
+  c.created = s.Int(7);
+  c.updated = s.Int(8);
+  return c;
+}
+
+Result<model::CertificateVersion> ReadCertificateVersion(const Statement& s) {
+  model::CertificateVersion v;
+  v.vault = s.Text(0);
+  v.name = s.Text(1);
+  v.version = s.Text(2);
+  v.cer = s.Blob(3);
+  CV_ASSIGN_OR_RETURN(v.chain, DecodeChain(s.Blob(4)));
+  v.wrapped_key = s.Blob(5);
+  v.content_type = s.Text(6);
+  v.exportable = s.Bool(7);
+  CV_ASSIGN_OR_RETURN(v.attributes, DecodeAttributes(s.Text(8)));
+  CV_ASSIGN_OR_RETURN(v.tags, DecodeTags(s.Text(9)));
+  return v;
+}
+
+Result<model::PendingOperation> ReadPendingOperation(const Statement& s) {
+  model::PendingOperation op;
+  op.vault = s.Text(0);
+  op.name = s.Text(1);
+  op.request_id = s.Text(2);
+  op.csr = s.Blob(3);
+  op.wrapped_key = s.Blob(4);
+  CV_ASSIGN_OR_RETURN(op.issuer, DecodeIssuer(s.Text(5)));
+  op.status = s.Text(6);
+  op.status_details = s.Text(7);
+  op.cancellation_requested = s.Bool(8);
+  op.error_code = s.Text(9);
+  op.error_message = s.Text(10);
+  op.target_version = s.Text(11);
+  CV_ASSIGN_OR_RETURN(op.attributes, DecodeAttributes(s.Text(12)));
+  CV_ASSIGN_OR_RETURN(op.tags, DecodeTags(s.Text(13)));
+  op.created = s.Int(14);
+  op.updated = s.Int(15);
+  return op;
+}
+
+Result<model::Secret> ReadSecret(const Statement& s) {
+  model::Secret secret;
+  secret.vault = s.Text(0);
+  secret.name = s.Text(1);
+  secret.current_version = s.Text(2);
+  if (s.Bool(3)) secret.deleted = model::Deletion{s.Int(4), s.Int(5)};
+  secret.created = s.Int(6);
+  secret.updated = s.Int(7);
+  return secret;
+}
+
+Result<model::SecretVersion> ReadSecretVersion(const Statement& s) {
+  model::SecretVersion v;
+  v.vault = s.Text(0);
+  v.name = s.Text(1);
+  v.version = s.Text(2);
+  v.wrapped_value = s.Blob(3);
+  v.content_type = s.Text(4);
+  CV_ASSIGN_OR_RETURN(v.attributes, DecodeAttributes(s.Text(5)));
+  CV_ASSIGN_OR_RETURN(v.tags, DecodeTags(s.Text(6)));
+  return v;
+}
+
+Result<model::Principal> ReadPrincipal(const Statement& s) {
+  model::Principal p;
+  p.client_id = s.Text(0);
+  p.display_name = s.Text(1);
+  p.secret_hash = s.Text(2);
+  p.enabled = s.Bool(3);
+  p.administrator = s.Bool(4);
+  p.created = s.Int(5);
+  return p;
+}
+
+Result<model::Vault> ReadVault(const Statement& s) { return model::Vault{s.Text(0), s.Int(1)}; }
+
+template <typename T>
+using RowReader = Result<T> (*)(const Statement&);
+
+template <typename T>
+Result<std::optional<T>> ReadOne(Statement& s, RowReader<T> read) {
+  CV_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<T>();
+  CV_ASSIGN_OR_RETURN(T value, read(s));
+  return std::optional<T>(std::move(value));
+}
+
+template <typename T>
+Result<std::vector<T>> ReadAll(Statement& s, RowReader<T> read) {
+  std::vector<T> out;
+  while (true) {
+    CV_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    CV_ASSIGN_OR_RETURN(T value, read(s));
+    out.push_back(std::move(value));
+  }
+}
+
+// LIMIT then OFFSET; SQLite reads a negative limit as "no limit".
+Statement& BindPage(Statement& s, Page page) {
+  return s.BindInt(page.limit).BindInt(std::max<int64_t>(page.offset, 0));
+}
+
+class SqliteTransaction final : public Transaction {
+ public:
+  // A write transaction: `lock` holds the writer mutex.
+  SqliteTransaction(std::shared_ptr<Shared> shared, std::unique_lock<std::mutex> lock)
+      : shared_(std::move(shared)), write_lock_(std::move(lock)), conn_(shared_->writer.get()) {}
+  // A read transaction on `reader`, returned to the pool at the end.
+  SqliteTransaction(std::shared_ptr<Shared> shared, std::unique_ptr<Connection> reader)
+      : shared_(std::move(shared)), reader_(std::move(reader)), conn_(reader_.get()) {}
+
+  ~SqliteTransaction() override { Finish(); }
+
+  Status Begin() {
+    if (reader_ == nullptr) return conn_->Run("BEGIN IMMEDIATE");
+    CV_RETURN_IF_ERROR(conn_->Run("BEGIN"));
+    // A deferred transaction takes its snapshot at its first read; read now so that the
+    // snapshot is the state as of BeginRead, as the Store contract says.
+    CV_ASSIGN_OR_RETURN(Statement pin, conn_->Prepare("SELECT 1 FROM schema_migrations LIMIT 1"));
+    return pin.Step().map([](bool) {});
+  }
+
+  Result<std::optional<model::Vault>> GetVault(std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT name, created FROM vaults WHERE name = ?"));
+    s.BindText(name);
+    return ReadOne<model::Vault>(s, ReadVault);
+  }
+  Result<std::vector<model::Vault>> ListVaults() override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT name, created FROM vaults ORDER BY name"));
+    return ReadAll<model::Vault>(s, ReadVault);
+  }
+  Status PutVault(const model::Vault& vault) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("INSERT OR REPLACE INTO vaults (name, created) VALUES (?, ?)"));
+    return s.BindText(vault.name).BindInt(vault.created).Run();
+  }
+  Status DeleteVault(std::string_view name) override {
+    static constexpr const char* kDeletes[] = {
+        "DELETE FROM vaults WHERE name = ?",
+        "DELETE FROM certificates WHERE vault = ?",
+        "DELETE FROM certificate_versions WHERE vault = ?",
+        "DELETE FROM pending_operations WHERE vault = ?",
+        "DELETE FROM secrets WHERE vault = ?",
+        "DELETE FROM secret_versions WHERE vault = ?",
+        "DELETE FROM contacts WHERE vault = ?",
+    };
+    for (const char* sql : kDeletes) {
+      CV_ASSIGN_OR_RETURN(Statement s, Write(sql));
+      CV_RETURN_IF_ERROR(s.BindText(name).Run());
+    }
+    return Ok();
+  }
+
+  Result<std::optional<model::Certificate>> GetCertificate(std::string_view vault,
+                                                           std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT vault, name, policy, current_version, deleted, "
+                                          "deleted_date, scheduled_purge_date, "
+                                          "created, updated FROM certificates "
+                                          "WHERE vault = ? AND name = ?"));
+    s.BindText(vault).BindText(name);
+    return ReadOne<model::Certificate>(s, ReadCertificate);
+  }
+  Result<std::vector<model::Certificate>> ListCertificates(std::string_view vault, Deleted deleted,
+                                                           Page page) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT vault, name, policy, current_version, deleted, deleted_date, "
+                             "scheduled_purge_date, "
+                             "created, updated FROM certificates "
+                             "WHERE vault = ? AND deleted = ? ORDER BY name LIMIT ? OFFSET ?"));
+    BindPage(s.BindText(vault).BindBool(deleted == Deleted::kOnly), page);
+    return ReadAll<model::Certificate>(s, ReadCertificate);
+  }
+  Status PutCertificate(const model::Certificate& cert) override {
+    CV_ASSIGN_OR_RETURN(std::string policy, EncodePolicy(cert.policy));
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT OR REPLACE INTO certificates (vault, name, policy, current_version, "
+              "deleted, deleted_date, scheduled_purge_date, created, updated) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.BindText(cert.vault).BindText(cert.name).BindText(policy).BindText(cert.current_version);
+    BindDeletion(s, cert.deleted);
+    return s.BindInt(cert.created).BindInt(cert.updated).Run();
+  }
+  Status DeleteCertificate(std::string_view vault, std::string_view name) override {
+    static constexpr const char* kDeletes[] = {
+        "DELETE FROM certificates WHERE vault = ? AND name = ?",
+        "DELETE FROM certificate_versions WHERE vault = ? AND name = ?",
+        "DELETE FROM pending_operations WHERE vault = ? AND name = ?",
+    };
+    for (const char* sql : kDeletes) {
+      CV_ASSIGN_OR_RETURN(Statement s, Write(sql));
+      CV_RETURN_IF_ERROR(s.BindText(vault).BindText(name).Run());
+    }
+    return Ok();
+  }
+
+  Result<std::optional<model::CertificateVersion>> GetCertificateVersion(
+      std::string_view vault, std::string_view name, std::string_view version) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT vault, name, version, cer, chain, wrapped_key, "
+                                          "content_type, exportable, attributes, "
+                                          "tags FROM certificate_versions "
+                                          "WHERE vault = ? AND name = ? AND version = ?"));
+    s.BindText(vault).BindText(name).BindText(version);
+    return ReadOne<model::CertificateVersion>(s, ReadCertificateVersion);
+  }
+  Result<std::vector<model::CertificateVersion>> ListCertificateVersions(std::string_view vault,
+                                                                         std::string_view name,
+                                                                         Page page) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT vault, name, version, cer, chain, wrapped_key, content_type, "
+                             "exportable, attributes, "
+                             "tags FROM certificate_versions "
+                             "WHERE vault = ? AND name = ? ORDER BY seq LIMIT ? OFFSET ?"));
+    BindPage(s.BindText(vault).BindText(name), page);
+    return ReadAll<model::CertificateVersion>(s, ReadCertificateVersion);
+  }
+  Status PutCertificateVersion(const model::CertificateVersion& v) override {
+    CV_ASSIGN_OR_RETURN(std::string tags, EncodeTags(v.tags));
+    // An upsert, not a REPLACE: the row, and so its seq (the version's place), stays.
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT INTO certificate_versions (vault, name, version, cer, chain, wrapped_key, "
+              "content_type, exportable, attributes, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (vault, name, version) DO UPDATE SET vault = excluded.vault, "
+              "name = excluded.name, version = excluded.version, cer = excluded.cer, "
+              "chain = excluded.chain, wrapped_key = excluded.wrapped_key, "
+              "content_type = excluded.content_type, exportable = excluded.exportable, "
+              "attributes = excluded.attributes, tags = excluded.tags"));
+    return s.BindText(v.vault)
+        .BindText(v.name)
+        .BindText(v.version)
+        .BindBlob(v.cer)
+        .BindBlob(EncodeChain(v.chain))
+        .BindBlob(v.wrapped_key)
+        .BindText(v.content_type)
+        .BindBool(v.exportable)
+        .BindText(EncodeAttributes(v.attributes))
+        .BindText(tags)
+        .Run();
+  }
+
+  Result<std::optional<model::PendingOperation>> GetPendingOperation(
+      std::string_view vault, std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT vault, name, request_id, csr, wrapped_key, issuer, status, status_details, "
+             "cancellation_requested, error_code, error_message, target_version, attributes, tags, "
+             "created, updated FROM pending_operations "
+             "WHERE vault = ? AND name = ?"));
+    s.BindText(vault).BindText(name);
+    return ReadOne<model::PendingOperation>(s, ReadPendingOperation);
+  }
+  Status PutPendingOperation(const model::PendingOperation& op) override {
+    CV_ASSIGN_OR_RETURN(std::string issuer, EncodeIssuer(op.issuer));
+    CV_ASSIGN_OR_RETURN(std::string tags, EncodeTags(op.tags));
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT OR REPLACE INTO pending_operations (vault, name, request_id, csr, "
+              "wrapped_key, issuer, status, status_details, cancellation_requested, error_code, "
+              "error_message, target_version, attributes, tags, created, updated) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    return s.BindText(op.vault)
+        .BindText(op.name)
+        .BindText(op.request_id)
+        .BindBlob(op.csr)
+        .BindBlob(op.wrapped_key)
+        .BindText(issuer)
+        .BindText(op.status)
+        .BindText(op.status_details)
+        .BindBool(op.cancellation_requested)
+        .BindText(op.error_code)
+        .BindText(op.error_message)
+        .BindText(op.target_version)
+        .BindText(EncodeAttributes(op.attributes))
+        .BindText(tags)
+        .BindInt(op.created)
+        .BindInt(op.updated)
+        .Run();
+  }
+  Status DeletePendingOperation(std::string_view vault, std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("DELETE FROM pending_operations WHERE vault = ? AND name = ?"));
+    return s.BindText(vault).BindText(name).Run();
+  }
+
+  Result<std::optional<model::Secret>> GetSecret(std::string_view vault,
+                                                 std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT vault, name, current_version, deleted, "
+                                          "deleted_date, scheduled_purge_date, created, "
+                                          "updated FROM secrets "
+                                          "WHERE vault = ? AND name = ?"));
+    s.BindText(vault).BindText(name);
+    return ReadOne<model::Secret>(s, ReadSecret);
+  }
+  Result<std::vector<model::Secret>> ListSecrets(std::string_view vault, Deleted deleted,
+                                                 Page page) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT vault, name, current_version, deleted, deleted_date, "
+                             "scheduled_purge_date, created, "
+                             "updated FROM secrets "
+                             "WHERE vault = ? AND deleted = ? ORDER BY name LIMIT ? OFFSET ?"));
+    BindPage(s.BindText(vault).BindBool(deleted == Deleted::kOnly), page);
+    return ReadAll<model::Secret>(s, ReadSecret);
+  }
+  Status PutSecret(const model::Secret& secret) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s, Write("INSERT OR REPLACE INTO secrets (vault, name, current_version, deleted, "
+                           "deleted_date, scheduled_purge_date, created, updated) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.BindText(secret.vault).BindText(secret.name).BindText(secret.current_version);
+    BindDeletion(s, secret.deleted);
+    return s.BindInt(secret.created).BindInt(secret.updated).Run();
+  }
+  Status DeleteSecret(std::string_view vault, std::string_view name) override {
+    static constexpr const char* kDeletes[] = {
+        "DELETE FROM secrets WHERE vault = ? AND name = ?",
+        "DELETE FROM secret_versions WHERE vault = ? AND name = ?",
+    };
+    for (const char* sql : kDeletes) {
+      CV_ASSIGN_OR_RETURN(Statement s, Write(sql));
+      CV_RETURN_IF_ERROR(s.BindText(vault).BindText(name).Run());
+    }
+    return Ok();
+  }
+  Result<std::optional<model::SecretVersion>> GetSecretVersion(std::string_view vault,
+                                                               std::string_view name,
+                                                               std::string_view version) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT vault, name, version, wrapped_value, content_type, attributes, tags "
+             "FROM secret_versions "
+             "WHERE vault = ? AND name = ? AND version = ?"));
+    s.BindText(vault).BindText(name).BindText(version);
+    return ReadOne<model::SecretVersion>(s, ReadSecretVersion);
+  }
+  Result<std::vector<model::SecretVersion>> ListSecretVersions(std::string_view vault,
+                                                               std::string_view name,
+                                                               Page page) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT vault, name, version, wrapped_value, content_type, attributes, tags "
+             "FROM secret_versions "
+             "WHERE vault = ? AND name = ? ORDER BY seq LIMIT ? OFFSET ?"));
+    BindPage(s.BindText(vault).BindText(name), page);
+    return ReadAll<model::SecretVersion>(s, ReadSecretVersion);
+  }
+  Status PutSecretVersion(const model::SecretVersion& v) override {
+    CV_ASSIGN_OR_RETURN(std::string tags, EncodeTags(v.tags));
+    // An upsert, not a REPLACE: the row, and so its seq (the version's place), stays.
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT INTO secret_versions (vault, name, version, wrapped_value, content_type, "
+              "attributes, tags) VALUES (?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (vault, name, version) DO UPDATE SET vault = excluded.vault, "
+              "name = excluded.name, version = excluded.version, "
+              "wrapped_value = excluded.wrapped_value, content_type = excluded.content_type, "
+              "attributes = excluded.attributes, tags = excluded.tags"));
+    return s.BindText(v.vault)
+        .BindText(v.name)
+        .BindText(v.version)
+        .BindBlob(v.wrapped_value)
+        .BindText(v.content_type)
+        .BindText(EncodeAttributes(v.attributes))
+        .BindText(tags)
+        .Run();
+  }
+
+  Result<std::vector<model::Contact>> GetContacts(std::string_view vault) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT contacts FROM contacts WHERE vault = ?"));
+    CV_ASSIGN_OR_RETURN(bool row, s.BindText(vault).Step());
+    if (!row) return std::vector<model::Contact>{};
+    return DecodeContacts(s.Text(0));
+  }
+  Status PutContacts(std::string_view vault, const std::vector<model::Contact>& contacts) override {
+    if (contacts.empty()) {
+      CV_ASSIGN_OR_RETURN(Statement s, Write("DELETE FROM contacts WHERE vault = ?"));
+      return s.BindText(vault).Run();
+    }
+    CV_ASSIGN_OR_RETURN(std::string json, EncodeContacts(contacts));
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("INSERT OR REPLACE INTO contacts (vault, contacts) VALUES (?, ?)"));
+    return s.BindText(vault).BindText(json).Run();
+  }
+
+  Result<std::optional<model::Principal>> GetPrincipal(std::string_view client_id) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT client_id, display_name, secret_hash, enabled, administrator, created "
+             "FROM principals "
+             "WHERE client_id = ?"));
+    s.BindText(client_id);
+    return ReadOne<model::Principal>(s, ReadPrincipal);
+  }
+  Result<std::vector<model::Principal>> ListPrincipals() override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT client_id, display_name, secret_hash, enabled, administrator, created "
+             "FROM principals "
+             "ORDER BY client_id"));
+    return ReadAll<model::Principal>(s, ReadPrincipal);
+  }
+  Status PutPrincipal(const model::Principal& p) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT OR REPLACE INTO principals (client_id, display_name, secret_hash, enabled, "
+              "administrator, created) VALUES (?, ?, ?, ?, ?, ?)"));
+    return s.BindText(p.client_id)
+        .BindText(p.display_name)
+        .BindText(p.secret_hash)
+        .BindBool(p.enabled)
+        .BindBool(p.administrator)
+        .BindInt(p.created)
+        .Run();
+  }
+
+  Result<std::optional<std::string>> GetSetting(std::string_view key) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT value FROM settings WHERE key = ?"));
+    CV_ASSIGN_OR_RETURN(bool row, s.BindText(key).Step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(s.Blob(0));
+  }
+  Status PutSetting(std::string_view key, std::string_view value) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"));
+    return s.BindText(key).BindBlob(value).Run();
+  }
+
+  Status Commit() override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    if (reader_ != nullptr) return Fail(Error::Internal("store: Commit on a read transaction"));
+    Status status = conn_->Run("COMMIT");
+    Finish();  // rolls back if COMMIT failed and left the transaction open
+    return status;
+  }
+
+ private:
+  Status CheckOpen() const {
+    if (done_) return Fail(Error::Internal("store: transaction already committed"));
+    return Ok();
+  }
+  Result<Statement> Read(std::string_view sql) {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    return conn_->Prepare(sql);
+  }
+  Result<Statement> Write(std::string_view sql) {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    if (reader_ != nullptr) return Fail(Error::Internal("store: write in a read transaction"));
+    return conn_->Prepare(sql);
+  }
+  static void BindDeletion(Statement& s, const std::optional<model::Deletion>& d) {
+    s.BindBool(d.has_value());
+    if (d) {
+      s.BindInt(d->deleted_date).BindInt(d->scheduled_purge_date);
+    } else {
+      s.BindNull().BindNull();
+    }
+  }
+
+  // Ends the transaction (rolling back whatever is uncommitted) and gives back the connection.
+  void Finish() {
+    if (done_) return;
+    done_ = true;
+    if (conn_->InTransaction()) (void)conn_->Run("ROLLBACK");
+    // A reader stuck in a transaction is dropped rather than pooled; the writer is checked by
+    // the next BeginWrite.
+    if (reader_ != nullptr && !reader_->InTransaction()) {
+      shared_->ReleaseReader(std::move(reader_));
+    }
+    reader_.reset();
+    if (write_lock_.owns_lock()) write_lock_.unlock();
+  }
+
+  std::shared_ptr<Shared> shared_;           // declared first: outlives the lock and reader
+  std::unique_lock<std::mutex> write_lock_;  // owns shared_->writer_mu iff a write transaction
+  std::unique_ptr<Connection> reader_;       // set iff a read transaction
+  Connection* conn_;                         // the writer or reader_
+  bool done_ = false;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  Result<std::unique_ptr<Transaction>> BeginRead() override {
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, shared_->AcquireReader());
+    auto txn = std::make_unique<SqliteTransaction>(shared_, std::move(reader));
+    CV_RETURN_IF_ERROR(txn->Begin());
+    return txn;
+  }
+
+  Result<std::unique_ptr<Transaction>> BeginWrite() override {
+    std::unique_lock<std::mutex> lock(shared_->writer_mu);
+    // A failed ROLLBACK may have left a transaction open; end it before starting ours.
+    if (shared_->writer->InTransaction()) (void)shared_->writer->Run("ROLLBACK");
+    auto txn = std::make_unique<SqliteTransaction>(shared_, std::move(lock));
+    CV_RETURN_IF_ERROR(txn->Begin());
+    return txn;
+  }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+// Creates the database file owner-only before SQLite opens it; SQLite gives its -wal and -shm
+// files the same mode. An existing file keeps the mode it has.
+Status CreatePrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Fail(Error::Unavailable("store: cannot open " + path + ": " + std::strerror(errno)));
+  }
+  ::close(fd);
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  CV_RETURN_IF_ERROR(CreatePrivateFile(path));
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
+                      Connection::Open(path, Connection::Mode::kWriter));
+  CV_RETURN_IF_ERROR(ApplyMigrations(*writer));
+  return std::make_unique<SqliteStore>(std::make_shared<Shared>(path, std::move(writer)));
+}
+
+}  // namespace certvault::store::sqlite
