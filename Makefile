@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 DATA_DIR ?= data
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps run test fuzz bench format clean
+.PHONY: all build deps run test bench format clean
 
 all: build
 

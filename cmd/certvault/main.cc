@@ -2,10 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#if __has_include("cli/cli.h")
 #include "cli/cli.h"
-#define CERTVAULT_HAS_CLI 1
-#endif
 #include "server/server_command.h"
 
 int main(int argc, char** argv) {
@@ -15,13 +12,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   certvault::server::AddServerCommand(app, exit_code);
-#ifdef CERTVAULT_HAS_CLI
   certvault::cli::AddClientCommands(app, exit_code);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and succeeds; every other parse failure is a usage error (exit 2).
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   }
   return exit_code;
 }

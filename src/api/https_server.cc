@@ -97,10 +97,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto early = api_.BeforeBody(head)) {
       // The body (if any) is left unread, so the connection cannot be reused after it.
       const bool body_pending = !parser_->is_done();
-      return Write(std::move(*early), msg.version(), msg.keep_alive() && !body_pending);
+      return Write(std::move(*early), msg.version(), msg.keep_alive() && !body_pending,
+                   body_pending);
     }
     if (parser_->content_length() && *parser_->content_length() > api_.options().max_body_bytes) {
-      return Write(TooLarge(), msg.version(), false);
+      return Write(TooLarge(), msg.version(), false, true);
     }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
@@ -116,7 +117,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code ec, size_t) {
     if (ec == http::error::body_limit) {
-      return Write(TooLarge(), parser_->get().version(), false);
+      return Write(TooLarge(), parser_->get().version(), false, true);
     }
     if (ec) return Close();
     auto request = std::make_shared<HttpRequest>(ToRequest(*parser_, remote_));
@@ -135,14 +136,30 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void Write(HttpResponse&& response, unsigned version, bool keep_alive) {
+  // `drain`: the request body was not read. Closing with unread data makes the kernel reset the
+  // connection, which can destroy the response before the client reads it, so the rest of the
+  // body is read and discarded (bounded in size and time) before closing.
+  void Write(HttpResponse&& response, unsigned version, bool keep_alive, bool drain = false) {
     auto res = std::make_shared<http::response<http::string_body>>(
         ToBeast(std::move(response), version, keep_alive));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->Close();
-                        self->ReadHeader();
-                      });
+    http::async_write(
+        stream_, *res, [self = shared_from_this(), res, keep_alive, drain](beast::error_code ec, size_t) {
+          if (!ec && drain) return self->Drain(0);
+          if (ec || !keep_alive) return self->Close();
+          self->ReadHeader();
+        });
+  }
+
+  void Drain(size_t drained) {
+    constexpr size_t kDrainLimit = 64 * 1024 * 1024;
+    if (drained == 0) beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+    if (drained > kDrainLimit) return Close();
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->Drain(drained + n);
+                            });
   }
 
   void Close() {

@@ -46,13 +46,26 @@ json RenderPolicy(std::string_view base, const model::Certificate& cert) {
 json RenderCertificateBundle(std::string_view base, const vault::CertificateView& v,
                              bool with_policy) {
   const auto& ver = v.version;
-  json j = {{"id", Url(base, "certificates", v.cert.name, ver.version)},
-            {"kid", Url(base, "keys", v.cert.name, ver.version)},
-            {"sid", Url(base, "secrets", v.cert.name, ver.version)},
-            {"x5t", crypto::Base64UrlEncode(crypto::Sha1(ver.cer))},
-            {"cer", crypto::Base64Encode(ver.cer)},
-            {"attributes", ObjectAttributes(ver.attributes)},
-            {"tags", model::TagsToJson(ver.tags)}};
+  json j;
+  if (ver.version.empty()) {
+    // Issuance still pending (e.g. issuer Unknown before the merge): no certificate yet, as
+    // Key Vault answers for a pending certificate.
+    model::Attributes attributes;
+    attributes.enabled = false;
+    attributes.created = v.cert.created;
+    attributes.updated = v.cert.updated;
+    j = {{"id", Url(base, "certificates", v.cert.name)},
+         {"attributes", ObjectAttributes(attributes)},
+         {"tags", json::object()}};
+  } else {
+    j = {{"id", Url(base, "certificates", v.cert.name, ver.version)},
+         {"kid", Url(base, "keys", v.cert.name, ver.version)},
+         {"sid", Url(base, "secrets", v.cert.name, ver.version)},
+         {"x5t", crypto::Base64UrlEncode(crypto::Sha1(ver.cer))},
+         {"cer", crypto::Base64Encode(ver.cer)},
+         {"attributes", ObjectAttributes(ver.attributes)},
+         {"tags", model::TagsToJson(ver.tags)}};
+  }
   if (with_policy) j["policy"] = RenderPolicy(base, v.cert);
   return j;
 }
@@ -123,6 +136,7 @@ json RenderSecretItem(std::string_view base, const vault::SecretView& s, bool ve
 
 std::string RenderError(const Error& error) {
   json e = {{"code", error.code()}, {"message", error.message()}};
+  if (!error.inner_code().empty()) e["innererror"] = {{"code", error.inner_code()}};
   return json{{"error", e}}.dump();
 }
 

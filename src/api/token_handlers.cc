@@ -45,7 +45,8 @@ Result<HttpResponse> OpenIdConfiguration(Services& s, RequestContext& ctx,
   auto it = ctx.params.find("tenant");
   const std::string tenant = it == ctx.params.end() ? "certvault" : it->second;
   const std::string authority = ctx.base_url + "/" + tenant;
-  return Json(200, json{{"issuer", s.tokens.options().issuer},
+  // MSAL checks that the issuer shares the authority's scheme, host and port.
+  return Json(200, json{{"issuer", authority + "/v2.0"},
                         {"token_endpoint", authority + "/oauth2/v2.0/token"},
                         {"authorization_endpoint", authority + "/oauth2/v2.0/authorize"},
                         {"jwks_uri", ctx.base_url + "/.well-known/jwks.json"},

@@ -1,13 +1,12 @@
 // Command logic against a scripted HttpClient: which requests go out, what is printed.
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <sstream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/api_client.h"
 #include "cli/cert_commands.h"
@@ -104,7 +103,8 @@ TEST_F(CommandsTest, CreateSelfWaitsThenPrintsCertificate) {
   EXPECT_EQ(body["policy"]["x509_props"]["sans"]["dns_names"][0], "web.example.com");
   EXPECT_EQ(body["policy"]["issuer"]["name"], "Self");
 
-  EXPECT_EQ(http_.requests[2].url, "https://localhost:8443/certificates/web/pending?api-version=7.5");
+  EXPECT_EQ(http_.requests[2].url,
+            "https://localhost:8443/certificates/web/pending?api-version=7.5");
   EXPECT_EQ(http_.requests[4].url, "https://localhost:8443/certificates/web?api-version=7.5");
   EXPECT_GT(slept_.count(), 0);
   EXPECT_NE(out_.str().find("name     web"), std::string::npos) << out_.str();
@@ -192,7 +192,8 @@ TEST(BuildImportBody, PemAsTextPfxAsBase64) {
 }
 
 TEST_F(CommandsTest, ServerErrorEnvelopeBecomesTheError) {
-  http_.ThenToken().Then(404, R"({"error":{"code":"CertificateNotFound","message":"no such certificate: nope"}})");
+  http_.ThenToken().Then(
+      404, R"({"error":{"code":"CertificateNotFound","message":"no such certificate: nope"}})");
   auto s = CertShow(ctx_, "nope", "");
   ASSERT_FALSE(s);
   std::ostringstream err;
@@ -214,7 +215,8 @@ TEST_F(CommandsTest, ConnectionFailureNamesTheUrlWithoutCode) {
   ASSERT_FALSE(s);
   std::ostringstream err;
   EXPECT_EQ(ReportError(s.error(), err), 1);
-  EXPECT_EQ(err.str(), "error: cannot reach https://localhost:8443/oauth2/token: Connection refused\n");
+  EXPECT_EQ(err.str(),
+            "error: cannot reach https://localhost:8443/oauth2/token: Connection refused\n");
 }
 
 TEST_F(CommandsTest, TokenErrorInOAuthForm) {
@@ -229,11 +231,13 @@ TEST_F(CommandsTest, ListFollowsNextLinkAndReusesToken) {
   http_.ThenToken()
       .Then(200, R"({"value":[{"id":"https://team.localhost:8443/certificates/a"}],
                     "nextLink":"https://team.localhost:8443/certificates?api-version=7.5&$skiptoken=x"})")
-      .Then(200, R"({"value":[{"id":"https://team.localhost:8443/certificates/b"}],"nextLink":null})");
+      .Then(200,
+            R"({"value":[{"id":"https://team.localhost:8443/certificates/b"}],"nextLink":null})");
   ctx_.format = OutputFormat::kJson;
   ASSERT_TRUE(CertList(ctx_, 0));
   ASSERT_EQ(http_.requests.size(), 3u);  // one token for both pages
-  EXPECT_EQ(http_.requests[2].url, "https://localhost:8443/certificates?api-version=7.5&$skiptoken=x");
+  EXPECT_EQ(http_.requests[2].url,
+            "https://localhost:8443/certificates?api-version=7.5&$skiptoken=x");
   EXPECT_EQ(Header(http_.requests[2], "Host"), "team.localhost:8443");
   json printed = json::parse(out_.str());
   ASSERT_EQ(printed.size(), 2u);
@@ -241,10 +245,12 @@ TEST_F(CommandsTest, ListFollowsNextLinkAndReusesToken) {
 }
 
 TEST_F(CommandsTest, ListMaxStopsEarly) {
-  http_.ThenToken().Then(200, R"({"value":[{"id":"https://h/certificates/a"},{"id":"https://h/certificates/b"}],
+  http_.ThenToken().Then(
+      200, R"({"value":[{"id":"https://h/certificates/a"},{"id":"https://h/certificates/b"}],
                                   "nextLink":"https://team.localhost:8443/certificates?page=2"})");
   ASSERT_TRUE(CertList(ctx_, 1));
-  EXPECT_EQ(http_.requests[1].url, "https://localhost:8443/certificates?maxresults=1&api-version=7.5");
+  EXPECT_EQ(http_.requests[1].url,
+            "https://localhost:8443/certificates?maxresults=1&api-version=7.5");
   EXPECT_EQ(out_.str(), "NAME  ENABLED  EXPIRES  THUMBPRINT\na\n");
 }
 
@@ -285,8 +291,10 @@ TEST_F(CommandsTest, DownloadPfxIsPrivateAndCerIsPublic) {
   crypto::IssueRequest req{crypto::CertificateSpec{}, key.Public(), 1700000000, 1800000000};
   req.spec.subject = "CN=web";
   auto cert = *crypto::IssueCertificate(req, std::nullopt, key);
-  json secret = {{"value", key.ToPkcs8Pem() + cert.ToPem()}, {"contentType", "application/x-pem-file"}};
-  json bundle = {{"id", "https://h/certificates/web/v1"}, {"cer", crypto::Base64Encode(cert.ToDer())}};
+  json secret = {{"value", key.ToPkcs8Pem() + cert.ToPem()},
+                 {"contentType", "application/x-pem-file"}};
+  json bundle = {{"id", "https://h/certificates/web/v1"},
+                 {"cer", crypto::Base64Encode(cert.ToDer())}};
   http_.ThenToken().Then(200, secret.dump()).Then(200, bundle.dump());
 
   std::string pfx = (dir_ / "web.pfx").string();
@@ -320,7 +328,9 @@ TEST_F(CommandsTest, PendingCsrOutAndCancel) {
 
 TEST_F(CommandsTest, DeleteRecoverPurgePaths) {
   http_.ThenToken()
-      .Then(200, R"({"id":"https://h/certificates/web/1","recoveryId":"https://h/deletedcertificates/web","deletedDate":1700000000})")
+      .Then(
+          200,
+          R"({"id":"https://h/certificates/web/1","recoveryId":"https://h/deletedcertificates/web","deletedDate":1700000000})")
       .Then(200, Cert("web"))
       .Then(204, "");
   ASSERT_TRUE(CertDelete(ctx_, "web"));
@@ -331,7 +341,8 @@ TEST_F(CommandsTest, DeleteRecoverPurgePaths) {
   EXPECT_EQ(http_.requests[2].url,
             "https://localhost:8443/deletedcertificates/web/recover?api-version=7.5");
   EXPECT_EQ(http_.requests[3].method, "DELETE");
-  EXPECT_EQ(http_.requests[3].url, "https://localhost:8443/deletedcertificates/web?api-version=7.5");
+  EXPECT_EQ(http_.requests[3].url,
+            "https://localhost:8443/deletedcertificates/web?api-version=7.5");
   EXPECT_NE(out_.str().find("deleted      2023-11-14T22:13:20Z"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("purged web\n"), std::string::npos);
 }
@@ -388,9 +399,9 @@ TEST(ApiClientAddressing, MultiLabelServerUsesConnectTo) {
                                    .client_id = "a",
                                    .client_secret = "b"});
   ASSERT_TRUE(api.Data("GET", "/certificates/x"));
-  EXPECT_EQ(http.requests[1].url, "https://team.vault.example.com:8443/certificates/x?api-version=7.5");
-  EXPECT_EQ(http.requests[1].connect_to,
-            "team.vault.example.com:8443:vault.example.com:8443");
+  EXPECT_EQ(http.requests[1].url,
+            "https://team.vault.example.com:8443/certificates/x?api-version=7.5");
+  EXPECT_EQ(http.requests[1].connect_to, "team.vault.example.com:8443:vault.example.com:8443");
   EXPECT_EQ(http.requests[0].connect_to, "");
 }
 

@@ -1,13 +1,12 @@
 #include "cli/config.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 // Designated initializers name only the fields a test cares about; GCC 12 warns about the rest.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -116,8 +115,9 @@ TEST_F(ConfigTest, ExplicitClientIdBeatsCredentialsFile) {
 
 TEST_F(ConfigTest, PathsInConfigAreRelativeToIt) {
   Write("sub/admin.json", R"({"client_id":"a","client_secret":"b"})");
-  std::string config = Write("sub/config.json",
-                             R"({"server":"https://h:1","credentials":"admin.json","ca_file":"ca.pem"})");
+  std::string config =
+      Write("sub/config.json",
+            R"({"server":"https://h:1","credentials":"admin.json","ca_file":"ca.pem"})");
   auto c = ResolveConfig({.config = config}, Env());
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->ca_file, (dir_ / "sub/ca.pem").string());

@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/views.h"
@@ -32,9 +33,7 @@ TEST(Output, FormatsUtcTimes) {
   EXPECT_EQ(TimeField(json{{"exp", "x"}}, "exp"), "");
 }
 
-TEST(Output, JsonIsPrettyPrinted) {
-  EXPECT_EQ(RenderJson(json{{"a", 1}}), "{\n  \"a\": 1\n}\n");
-}
+TEST(Output, JsonIsPrettyPrinted) { EXPECT_EQ(RenderJson(json{{"a", 1}}), "{\n  \"a\": 1\n}\n"); }
 
 TEST(Output, ParsesFormat) {
   EXPECT_EQ(*ParseOutputFormat("json"), OutputFormat::kJson);
@@ -86,7 +85,8 @@ TEST(Views, OperationShowsCsrAndError) {
 }
 
 TEST(Views, SecretViewNeverShowsTheValue) {
-  json s = {{"id", "https://v.h:1/secrets/db/01"}, {"value", "hunter2"}, {"contentType", "text/plain"}};
+  json s = {
+      {"id", "https://v.h:1/secrets/db/01"}, {"value", "hunter2"}, {"contentType", "text/plain"}};
   std::string view = SecretView(s);
   EXPECT_EQ(view.find("hunter2"), std::string::npos);
   EXPECT_NE(view.find("content type  text/plain"), std::string::npos) << view;

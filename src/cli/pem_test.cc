@@ -51,7 +51,8 @@ TEST(Pem, DerToPemWrapsAt64) {
   EXPECT_NE(pem.find("\n-----END CERTIFICATE REQUEST-----\n"), std::string::npos);
   std::string b64 = crypto::Base64Encode(der);
   ASSERT_EQ(b64.size(), 136u);
-  EXPECT_NE(pem.find(b64.substr(0, 64) + "\n" + b64.substr(64, 64) + "\n" + b64.substr(128) + "\n-----END"),
+  EXPECT_NE(pem.find(b64.substr(0, 64) + "\n" + b64.substr(64, 64) + "\n" + b64.substr(128) +
+                     "\n-----END"),
             std::string::npos);
 }
 

@@ -63,13 +63,23 @@ class Error {
 
   // Returns a copy whose message is prefixed with `context: `.
   Error WithContext(const std::string& context) const {
-    return {kind_, code_, context + ": " + message_};
+    Error e{kind_, code_, context + ": " + message_};
+    e.inner_code_ = inner_code_;
+    return e;
+  }
+
+  // Key Vault's finer-grained code (rendered as "innererror"), e.g. "SecretDisabled".
+  const std::string& inner_code() const { return inner_code_; }
+  Error WithInnerCode(std::string inner) && {
+    inner_code_ = std::move(inner);
+    return std::move(*this);
   }
 
  private:
   ErrorKind kind_;
   std::string code_;
   std::string message_;
+  std::string inner_code_;
 };
 
 template <typename T>

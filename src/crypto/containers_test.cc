@@ -8,12 +8,12 @@
 namespace certvault::crypto {
 namespace {
 
-using testing::EcKey;
+using test_util::EcKey;
+using test_util::IssuedBy;
+using test_util::RsaKey;
+using test_util::SelfSigned;
+using test_util::TestKey;
 using ::testing::HasSubstr;
-using testing::IssuedBy;
-using testing::RsaKey;
-using testing::SelfSigned;
-using testing::TestKey;
 
 struct Chain {
   Certificate root, inter, leaf;
@@ -92,6 +92,16 @@ TEST(Pkcs12Test, MalformedDataIsReportedAsSuch) {
   EXPECT_FALSE(ParsePkcs12(pfx, std::string("p\0w", 3)));
 }
 
+TEST(Pkcs12Test, RefusesTooManyCertificates) {
+  std::vector<Certificate> certs = {TestChain().leaf};
+  for (int i = 0; i < 100; ++i) certs.push_back(TestChain().root);
+  auto pfx = BuildPkcs12(EcKey(), certs, "");
+  ASSERT_TRUE(pfx);
+  auto r = ParsePkcs12(*pfx, "");
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(), HasSubstr("too many certificates"));
+}
+
 TEST(Pkcs12Test, BuildNeedsCertificateMatchingKey) {
   auto r = BuildPkcs12(RsaKey(), {TestChain().leaf}, "");
   ASSERT_FALSE(r);
@@ -100,12 +110,13 @@ TEST(Pkcs12Test, BuildNeedsCertificateMatchingKey) {
 }
 
 TEST(Pkcs12Test, OpensslReadsOurPfx) {
-  if (!testing::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
+  if (!test_util::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
   const Chain& c = TestChain();
-  testing::ScratchDir dir;
+  test_util::ScratchDir dir;
   const std::string empty = dir.Write("empty.pfx", *BuildPkcs12(EcKey(), {c.leaf, c.inter}, ""));
   std::string out;
-  ASSERT_EQ(testing::RunCommand("openssl pkcs12 -info -nokeys -passin pass: -in " + empty, &out), 0)
+  ASSERT_EQ(test_util::RunCommand("openssl pkcs12 -info -nokeys -passin pass: -in " + empty, &out),
+            0)
       << out;
   EXPECT_THAT(out, HasSubstr("MAC: sha256"));
   EXPECT_THAT(out, HasSubstr("AES-256-CBC"));
@@ -113,23 +124,23 @@ TEST(Pkcs12Test, OpensslReadsOurPfx) {
   EXPECT_THAT(out, HasSubstr("subject=CN = Intermediate"));
 
   const std::string with_pw = dir.Write("pw.pfx", *BuildPkcs12(EcKey(), {c.leaf}, "s3cret"));
-  ASSERT_EQ(testing::RunCommand("openssl pkcs12 -nodes -passin pass:s3cret -in " + with_pw +
-                                    " -out " + dir.path() + "/out.pem",
-                                &out),
+  ASSERT_EQ(test_util::RunCommand("openssl pkcs12 -nodes -passin pass:s3cret -in " + with_pw +
+                                      " -out " + dir.path() + "/out.pem",
+                                  &out),
             0)
       << out;
   auto bundle = ParsePemBundle(dir.Read("out.pem"));
   ASSERT_TRUE(bundle) << bundle.error().message();
   ASSERT_TRUE(bundle->key);
   EXPECT_EQ(bundle->key->ToPkcs8Der(), EcKey().ToPkcs8Der());
-  EXPECT_NE(testing::RunCommand("openssl pkcs12 -info -nokeys -passin pass:nope -in " + with_pw),
+  EXPECT_NE(test_util::RunCommand("openssl pkcs12 -info -nokeys -passin pass:nope -in " + with_pw),
             0);
 }
 
 TEST(Pkcs12Test, WeReadOpensslPfxFiles) {
-  if (!testing::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
+  if (!test_util::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
   const Chain& c = TestChain();
-  testing::ScratchDir dir;
+  test_util::ScratchDir dir;
   const std::string key = dir.Write("key.pem", EcKey().ToPkcs8Pem());
   const std::string certs =
       dir.Write("certs.pem", c.leaf.ToPem() + c.root.ToPem() + c.inter.ToPem());
@@ -145,9 +156,9 @@ TEST(Pkcs12Test, WeReadOpensslPfxFiles) {
        }) {
     std::string out;
     const std::string pfx_file = dir.path() + "/out.pfx";
-    ASSERT_EQ(testing::RunCommand("openssl pkcs12 -export -inkey " + key + " -in " + certs +
-                                      " -out " + pfx_file + " " + v.args,
-                                  &out),
+    ASSERT_EQ(test_util::RunCommand("openssl pkcs12 -export -inkey " + key + " -in " + certs +
+                                        " -out " + pfx_file + " " + v.args,
+                                    &out),
               0)
         << out;
     auto parsed = ParsePkcs12(dir.Read("out.pfx"), v.password);
@@ -157,9 +168,9 @@ TEST(Pkcs12Test, WeReadOpensslPfxFiles) {
   }
   // RC2 (the old Windows default) needs the legacy provider: a clear error, not a crash.
   std::string out;
-  if (testing::RunCommand("openssl pkcs12 -export -legacy -inkey " + key + " -in " + certs +
-                              " -out " + dir.path() + "/legacy.pfx -passout pass:pw",
-                          &out) == 0) {
+  if (test_util::RunCommand("openssl pkcs12 -export -legacy -inkey " + key + " -in " + certs +
+                                " -out " + dir.path() + "/legacy.pfx -passout pass:pw",
+                            &out) == 0) {
     auto r = ParsePkcs12(dir.Read("legacy.pfx"), "pw");
     if (!r) {
       EXPECT_THAT(r.error().message(), HasSubstr("legacy"));
@@ -168,15 +179,16 @@ TEST(Pkcs12Test, WeReadOpensslPfxFiles) {
 }
 
 TEST(Pkcs12Test, RefusesExcessiveIterationCounts) {
-  if (!testing::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
-  testing::ScratchDir dir;
+  if (!test_util::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
+  test_util::ScratchDir dir;
   const std::string key = dir.Write("key.pem", EcKey().ToPkcs8Pem());
   const std::string cert = dir.Write("cert.pem", TestChain().leaf.ToPem());
   std::string out;
-  ASSERT_EQ(testing::RunCommand("openssl pkcs12 -export -inkey " + key + " -in " + cert + " -out " +
-                                    dir.path() + "/slow.pfx -passout pass:pw -nomac -iter 2000000",
-                                &out),
-            0)
+  ASSERT_EQ(
+      test_util::RunCommand("openssl pkcs12 -export -inkey " + key + " -in " + cert + " -out " +
+                                dir.path() + "/slow.pfx -passout pass:pw -nomac -iter 2000000",
+                            &out),
+      0)
       << out;
   auto r = ParsePkcs12(dir.Read("slow.pfx"), "pw");
   ASSERT_FALSE(r);

@@ -9,9 +9,9 @@
 namespace certvault::crypto {
 namespace {
 
-using testing::EcKey;
+using test_util::EcKey;
+using test_util::RsaKey;
 using ::testing::HasSubstr;
-using testing::RsaKey;
 
 CertificateSpec FullSpec() {
   CertificateSpec spec;
@@ -105,11 +105,11 @@ TEST(CsrTest, RejectsMalformedInput) {
   const std::string der = *BuildCsrDer(EcKey(), FullSpec());
   for (const std::string& input :
        {std::string(), std::string("garbage"), der.substr(0, der.size() - 10), der + "x",
-        testing::SelfSigned(EcKey(), "CN=x", false).ToDer(),
+        test_util::SelfSigned(EcKey(), "CN=x", false).ToDer(),
         std::string(
             "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"),
         std::string("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"),
-        testing::SelfSigned(EcKey(), "CN=x", false).ToPem()}) {
+        test_util::SelfSigned(EcKey(), "CN=x", false).ToPem()}) {
     auto r = ParseCsr(input);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), "BadParameter");
@@ -117,25 +117,25 @@ TEST(CsrTest, RejectsMalformedInput) {
 }
 
 TEST(CsrTest, OpensslVerifiesOurCsrAndWeReadOpensslCsr) {
-  if (!testing::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
-  testing::ScratchDir dir;
+  if (!test_util::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
+  test_util::ScratchDir dir;
   const std::string ours = dir.Write(
       "ours.csr", internal::ToPem("CERTIFICATE REQUEST", *BuildCsrDer(RsaKey(), FullSpec())));
   std::string out;
-  ASSERT_EQ(testing::RunCommand("openssl req -verify -noout -in " + ours, &out), 0) << out;
+  ASSERT_EQ(test_util::RunCommand("openssl req -verify -noout -in " + ours, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("verify OK"));
-  ASSERT_EQ(testing::RunCommand("openssl req -noout -text -in " + ours, &out), 0) << out;
+  ASSERT_EQ(test_util::RunCommand("openssl req -noout -text -in " + ours, &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("othername: UPN::svc@contoso.com"));
   EXPECT_THAT(out, HasSubstr("IP Address:2001:DB8:0:0:0:0:0:5"));
 
   const std::string key_file = dir.Write("key.pem", EcKey().ToPkcs8Pem());
   const std::string theirs = dir.path() + "/theirs.csr";
-  ASSERT_EQ(testing::RunCommand("openssl req -new -key " + key_file + " -out " + theirs +
-                                    " -subj '/CN=openssl.example/O=Org' -addext "
-                                    "'subjectAltName=DNS:openssl.example,IP:10.1.2.3' -addext "
-                                    "'extendedKeyUsage=serverAuth' -addext "
-                                    "'keyUsage=critical,digitalSignature'",
-                                &out),
+  ASSERT_EQ(test_util::RunCommand("openssl req -new -key " + key_file + " -out " + theirs +
+                                      " -subj '/CN=openssl.example/O=Org' -addext "
+                                      "'subjectAltName=DNS:openssl.example,IP:10.1.2.3' -addext "
+                                      "'extendedKeyUsage=serverAuth' -addext "
+                                      "'keyUsage=critical,digitalSignature'",
+                                  &out),
             0)
       << out;
   auto info = ParseCsr(dir.Read("theirs.csr"));

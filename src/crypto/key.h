@@ -29,6 +29,9 @@ class PublicKey {
  public:
   // SubjectPublicKeyInfo, DER.
   static Result<PublicKey> FromDer(std::string_view spki_der);
+  // Takes ownership of one reference to `pkey` (also on failure). Fails with BadParameter unless
+  // it is an RSA key or an EC key on a named curve. For code that gets keys from OpenSSL objects.
+  static Result<PublicKey> Adopt(EVP_PKEY* pkey);
   std::string ToDer() const;
   KeySpec Spec() const;
   // Verifies a JOSE signature over `data`: ES256/ES384/ES512 (raw r||s) or RS256.
@@ -48,6 +51,9 @@ class PrivateKey {
   // first private key block in `pem` is used. Encrypted PEM is refused.
   static Result<PrivateKey> FromPem(std::string_view pem);
   static Result<PrivateKey> FromDer(std::string_view pkcs8_der);
+  // Takes ownership of one reference to `pkey` (also on failure). Fails with BadParameter unless
+  // it holds an RSA (2048 to 16384 bits) or P-256/P-384/P-521 private key.
+  static Result<PrivateKey> Adopt(EVP_PKEY* pkey);
 
   std::string ToPkcs8Der() const;
   std::string ToPkcs8Pem() const;

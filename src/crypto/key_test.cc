@@ -1,5 +1,6 @@
 #include "crypto/key.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
@@ -9,9 +10,9 @@
 namespace certvault::crypto {
 namespace {
 
-using testing::EcKey;
-using testing::RsaKey;
-using testing::TestKey;
+using test_util::EcKey;
+using test_util::RsaKey;
+using test_util::TestKey;
 
 // PKCS#1 / SEC1 ("traditional") PEM, which OpenSSL 1.x and many tools still write.
 std::string TraditionalPem(const PrivateKey& key) {
@@ -259,6 +260,14 @@ TEST(KeyParseTest, RejectsUnsupportedKeyTypes) {
   ASSERT_TRUE(pub);
   EXPECT_EQ(pub->Spec().curve, "secp256k1");
   EXPECT_FALSE(PrivateKey::Adopt(k1));
+
+  // A public-only key is not a private key.
+  auto pub_only = PublicKey::FromDer(EcKey().Public().ToDer());
+  ASSERT_TRUE(pub_only);
+  EVP_PKEY_up_ref(pub_only->get());
+  auto r2 = PrivateKey::Adopt(pub_only->get());
+  ASSERT_FALSE(r2);
+  EXPECT_THAT(r2.error().message(), ::testing::HasSubstr("no private part"));
 }
 
 }  // namespace

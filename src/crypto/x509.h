@@ -52,6 +52,9 @@ class Certificate {
   static Result<Certificate> FromDer(std::string_view der);
   // The first CERTIFICATE block in `pem`.
   static Result<Certificate> FromPem(std::string_view pem);
+  // Takes ownership of one reference to `x509` (also on failure). Fails with BadParameter if its
+  // public key is not RSA or EC. For code that gets certificates from OpenSSL objects.
+  static Result<Certificate> Adopt(X509* x509);
 
   std::string ToDer() const;
   std::string ToPem() const;

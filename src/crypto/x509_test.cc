@@ -12,15 +12,15 @@
 namespace certvault::crypto {
 namespace {
 
-using testing::EcKey;
+using test_util::EcKey;
+using test_util::IssuedBy;
+using test_util::kNotAfter;
+using test_util::kNotBefore;
+using test_util::RsaKey;
+using test_util::SelfSigned;
+using test_util::TestKey;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::IssuedBy;
-using testing::kNotAfter;
-using testing::kNotBefore;
-using testing::RsaKey;
-using testing::SelfSigned;
-using testing::TestKey;
 
 Result<Certificate> Issue(const CertificateSpec& spec, const PrivateKey& key = EcKey()) {
   return IssueCertificate({spec, key.Public(), kNotBefore, kNotAfter}, std::nullopt, key);
@@ -361,7 +361,7 @@ TEST(OrderChainTest, LeafFirstThenIssuers) {
 }
 
 TEST(InteropTest, OpensslVerifiesIssuedChain) {
-  if (!testing::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
+  if (!test_util::HaveOpensslCommand()) GTEST_SKIP() << "openssl command not found";
   const int64_t now = std::time(nullptr);
   const PrivateKey& root_key = RsaKey();
   const PrivateKey& leaf_key = EcKey();
@@ -377,13 +377,13 @@ TEST(InteropTest, OpensslVerifiesIssuedChain) {
   leaf_req.spec.ekus = {"1.3.6.1.5.5.7.3.1"};
   const Certificate leaf = *IssueCertificate(leaf_req, root, root_key);
 
-  testing::ScratchDir dir;
+  test_util::ScratchDir dir;
   const std::string root_file = dir.Write("root.pem", root.ToPem());
   const std::string leaf_file = dir.Write("leaf.pem", leaf.ToPem());
   std::string out;
-  EXPECT_EQ(testing::RunCommand("openssl verify -x509_strict -purpose sslserver -CAfile " +
-                                    root_file + " " + leaf_file,
-                                &out),
+  EXPECT_EQ(test_util::RunCommand("openssl verify -x509_strict -purpose sslserver -CAfile " +
+                                      root_file + " " + leaf_file,
+                                  &out),
             0)
       << out;
 }

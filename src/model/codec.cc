@@ -248,6 +248,8 @@ Status MergeLifetimeActions(const json& j, std::vector<LifetimeAction>& out) {
 Status MergePolicyFromJson(const json& j, CertificatePolicy& p) {
   CV_RETURN_IF_ERROR(RequireObject(j, "policy"));
   if (const json* v = Find(j, "key_props")) CV_RETURN_IF_ERROR(MergeKeyProps(*v, p.key));
+  // Key Vault's curve for an EC key when none is named.
+  if (p.key.kty.rfind("EC", 0) == 0 && p.key.curve.empty()) p.key.curve = "P-256";
   if (const json* v = Find(j, "secret_props")) {
     CV_RETURN_IF_ERROR(RequireObject(*v, "secret_props"));
     if (const json* ct = Find(*v, "contentType")) {

@@ -286,7 +286,7 @@ Result<CertificateView> VaultService::GetCertificate(std::string_view vault,
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
   const std::string wanted = version.empty() ? cert.current_version : std::string(version);
-  if (wanted.empty()) return Fail(CertificateNotFound(name));
+  if (wanted.empty()) return CertificateView{std::move(cert), {}};  // pending its first version
   CV_ASSIGN_OR_RETURN(auto v, txn->GetCertificateVersion(vault, name, wanted));
   if (!v) return Fail(CertificateNotFound(std::string(name) + "/" + wanted));
   return CertificateView{std::move(cert), std::move(*v)};
@@ -417,9 +417,8 @@ Result<model::PendingOperation> VaultService::DeletePending(std::string_view vau
   CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
   CV_ASSIGN_OR_RETURN(auto op, txn->GetPendingOperation(vault, name));
   if (!op) return Fail(PendingNotFound(name));
+  // A certificate that never got a version stays, as in Key Vault, until it is deleted.
   CV_RETURN_IF_ERROR(txn->DeletePendingOperation(vault, name));
-  // A certificate that never got a version exists only through its operation.
-  if (cert.current_version.empty()) CV_RETURN_IF_ERROR(txn->DeleteCertificate(vault, name));
   CV_RETURN_IF_ERROR(Commit(*txn));
   return *op;
 }

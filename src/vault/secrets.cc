@@ -51,7 +51,8 @@ Error ManagedSecretConflict(std::string_view name) {
 Status CheckReadable(const model::Attributes& a, int64_t now, std::string_view name) {
   if (!a.enabled) {
     return Fail(Error(ErrorKind::kForbidden, "Forbidden",
-                      "Operation get is not allowed on a disabled secret."));
+                      "Operation get is not allowed on a disabled secret.")
+                    .WithInnerCode("SecretDisabled"));
   }
   if (a.nbf && *a.nbf > now) {
     return Fail(Error(ErrorKind::kForbidden, "Forbidden",

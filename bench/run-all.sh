@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every benchmark in bench/ one after the other and prints their RESULT lines at the end.
+# Each script starts its own servers on free loopback ports and stops them on exit.
+# Environment knobs: see bench/lib.sh (CERTVAULT_BIN, BENCH_THREADS, BENCH_CONNECTIONS,
+# BENCH_DURATION, BENCH_WARMUP, BENCH_DIAG, BENCH_DIAG_DURATION).
+set -uo pipefail
+cd "$(dirname "$0")" || exit 1
+benches=(secret_get.sh create_cert.sh)
+results=()
+status=0
+for b in "${benches[@]}"; do
+  log="$(mktemp "${TMPDIR:-/tmp}/certvault-bench-log.XXXXXX")"
+  ./"$b" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if ((rc != 0)); then
+    echo "run-all: $b failed (exit $rc)" >&2
+    status=1
+  fi
+  while IFS= read -r line; do results+=("$line"); done < <(grep '^RESULT ' "$log" || true)
+  rm -f "$log"
+  echo
+done
+echo "=== summary (ratio = certvault/peer; see BENCHMARKS.md for the notes)"
+printf '%s\n' "${results[@]}"
+# A missed target is a finding, not a failure of the run: exit non-zero only if a script failed.
+exit "$status"

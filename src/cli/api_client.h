@@ -1,0 +1,63 @@
+#pragma once
+// ApiClient: talks to a certvault server on behalf of one command.
+//
+// It obtains an OAuth2 client-credentials token once per process, addresses the configured
+// vault by host name (see url.h), adds api-version to data-plane requests, follows nextLink
+// pages, and turns the server's {"error":{"code","message"}} envelope into an Error whose code
+// is the server's. Not thread-safe; one command uses one ApiClient.
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/config.h"
+#include "cli/http_client.h"
+#include "cli/url.h"
+#include "common/result.h"
+
+namespace certvault::cli {
+
+inline constexpr std::string_view kApiVersion = "7.5";
+
+class ApiClient {
+ public:
+  // REQUIRES: RequireConnectionSettings(config) succeeded. `http` must outlive this object.
+  ApiClient(HttpClient& http, ClientConfig config);
+
+  // A data-plane call on the configured vault. `path` starts with "/" and may hold a query;
+  // api-version is appended. `body` == nullptr sends no body. Returns the response JSON, or
+  // null for an empty body (204).
+  Result<nlohmann::json> Data(std::string_view method, std::string_view path,
+                              const nlohmann::json* body = nullptr);
+
+  // Every item of a paged data-plane list ({"value":[...],"nextLink":...}), following nextLink.
+  // Stops after `max_items` items when it is positive.
+  Result<std::vector<nlohmann::json>> DataList(std::string_view path, int max_items = 0);
+
+  // A management call on the server host itself (no vault, no api-version).
+  Result<nlohmann::json> Management(std::string_view method, std::string_view path);
+  Result<std::vector<nlohmann::json>> ManagementList(std::string_view path);
+
+  const ClientConfig& config() const { return config_; }
+
+ private:
+  enum class Plane { kData, kManagement };
+  Result<std::string> Token();
+  Result<nlohmann::json> Call(Plane plane, std::string_view method, std::string url,
+                              const nlohmann::json* body);
+  Result<std::vector<nlohmann::json>> List(Plane plane, std::string url, int max_items);
+  // Builds the absolute URL of `path` on `plane`.
+  std::string UrlFor(Plane plane, std::string_view path) const;
+
+  HttpClient& http_;
+  ClientConfig config_;
+  Url server_;
+  VaultAddress vault_;
+  std::string token_;  // cached for the life of the process
+};
+
+// Percent-encodes an object name for use as one path segment.
+std::string PathSegment(std::string_view name);
+
+}  // namespace certvault::cli

@@ -1,0 +1,21 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "cli/cert_commands.h"
+#include "cli/runner.h"
+#include "cli/secret_commands.h"
+#include "cli/vault_commands.h"
+
+namespace certvault::cli {
+
+void AddClientCommands(CLI::App& app, int& exit_code) {
+  // Every registered callback holds a reference, so the runner lives as long as `app`.
+  auto runner = std::make_shared<CommandRunner>(exit_code);
+  AddCertCommands(app, *runner);
+  AddSecretCommands(app, *runner);
+  AddVaultCommands(app, *runner);
+}
+
+}  // namespace certvault::cli
