@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cctype>
 
 #include "api/render.h"
@@ -41,6 +43,17 @@ std::string BearerToken(std::string_view authorization) {
   std::string_view token = authorization.substr(kPrefix.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   return std::string(token);
+}
+
+// Request ids only need to be unique, not secret: a random per-process prefix and a counter
+// avoid a call into the RNG on every request.
+std::string NewRequestId() {
+  static const std::string prefix = crypto::NewId().substr(0, 16);
+  static std::atomic<uint64_t> counter{0};
+  char suffix[17];
+  snprintf(suffix, sizeof(suffix), "%016llx",
+           static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
+  return prefix + suffix;
 }
 
 }  // namespace
@@ -97,7 +110,7 @@ std::optional<HttpResponse> Api::BeforeBody(const HttpRequest& head) const {
 
 HttpResponse Api::Handle(HttpRequest& request) const {
   RequestContext ctx;
-  ctx.request_id = crypto::NewId();
+  ctx.request_id = NewRequestId();
   ctx.base_url = "https://" + std::string(request.Header("host"));
   const RouteMatch match = router_.Match(request.method, request.path);
   const Access access = match.route ? match.route->access : Access::kDataPlane;

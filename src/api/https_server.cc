@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -91,6 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHeader(beast::error_code ec, size_t) {
+    // Beast checks a declared Content-Length against the body limit while reading the header.
+    if (ec == http::error::body_limit) return Write(TooLarge(), parser_->get().version(), false, true);
     if (ec) return Close();
     HttpRequest head = ToRequest(*parser_, remote_);
     const auto& msg = parser_->get();
@@ -211,6 +214,7 @@ class BeastServer final : public HttpsServer {
   ~BeastServer() override { Stop(); }
 
   Status Init(const HttpsOptions& options) {
+    sni_certificate_ = options.sni_certificate;
     CV_RETURN_IF_ERROR(ReloadCertificate(options.cert_chain_pem, options.key_pem));
     boost::system::error_code ec;
     auto address = asio::ip::make_address(options.host, ec);
@@ -234,8 +238,13 @@ class BeastServer final : public HttpsServer {
 
   Status ReloadCertificate(const std::string& chain_pem, const std::string& key_pem) override {
     CV_ASSIGN_OR_RETURN(auto ctx, MakeTlsContext(chain_pem, key_pem));
+    if (sni_certificate_) {
+      SSL_CTX_set_tlsext_servername_callback(ctx->native_handle(), &BeastServer::OnServerName);
+      SSL_CTX_set_tlsext_servername_arg(ctx->native_handle(), this);
+    }
     std::lock_guard lock(ssl_mu_);
     ssl_ctx_ = std::move(ctx);
+    sni_contexts_.clear();
     return Ok();
   }
 
@@ -251,6 +260,35 @@ class BeastServer final : public HttpsServer {
   }
 
  private:
+  // Runs during a handshake: switches the connection to a certificate for its SNI name when the
+  // default one does not cover it.
+  static int OnServerName(SSL* ssl, int* /*alert*/, void* arg) {
+    auto* self = static_cast<BeastServer*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == nullptr) return SSL_TLSEXT_ERR_OK;
+    std::string host(name);
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::shared_ptr<ssl::context> ctx;
+    {
+      std::lock_guard lock(self->ssl_mu_);
+      auto it = self->sni_contexts_.find(host);
+      if (it != self->sni_contexts_.end()) ctx = it->second;
+    }
+    if (!ctx) {
+      std::optional<TlsCertificate> cert = self->sni_certificate_(host);
+      if (!cert) return SSL_TLSEXT_ERR_OK;
+      auto made = MakeTlsContext(cert->chain_pem, cert->key_pem);
+      if (!made) return SSL_TLSEXT_ERR_OK;
+      ctx = *made;
+      std::lock_guard lock(self->ssl_mu_);
+      if (self->sni_contexts_.size() >= kMaxSniContexts) self->sni_contexts_.clear();
+      self->sni_contexts_[host] = ctx;
+    }
+    SSL_set_SSL_CTX(ssl, ctx->native_handle());
+    return SSL_TLSEXT_ERR_OK;
+  }
+
   void Accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
@@ -273,6 +311,9 @@ class BeastServer final : public HttpsServer {
   asio::io_context ioc_;
   std::mutex ssl_mu_;
   std::shared_ptr<ssl::context> ssl_ctx_;  // guarded by ssl_mu_
+  static constexpr size_t kMaxSniContexts = 256;
+  std::map<std::string, std::shared_ptr<ssl::context>> sni_contexts_;  // guarded by ssl_mu_
+  std::function<std::optional<TlsCertificate>(const std::string&)> sni_certificate_;
   tcp::acceptor acceptor_;
   asio::thread_pool workers_;
   int io_threads_;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/api.h"
@@ -14,11 +15,19 @@
 
 namespace certvault::api {
 
+struct TlsCertificate {
+  std::string chain_pem;  // certificate then its chain
+  std::string key_pem;
+};
+
 struct HttpsOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8443;  // 0 picks a free port
   std::string cert_chain_pem;  // server certificate then its chain
   std::string key_pem;
+  // Asked, during the handshake, for a certificate for an SNI name; nullopt serves the default.
+  // Answers are cached until the default certificate is reloaded.
+  std::function<std::optional<TlsCertificate>(const std::string& server_name)> sni_certificate;
   int io_threads = 0;      // 0: one per core
   int worker_threads = 0;  // 0: two per core
 };

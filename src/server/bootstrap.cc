@@ -169,7 +169,21 @@ Status RefreshTlsCertificate(ServerState& state, const std::string& dns_suffix,
   }
   state.tls_chain_pem = tls->cert.ToPem() + ca->cert.ToPem();
   state.tls_key_pem = tls->key.ToPkcs8Pem();
+  state.tls_names = tls->cert.Sans().dns_names;
   return Ok();
+}
+
+Result<std::pair<std::string, std::string>> IssueHostCertificate(ServerState& state,
+                                                                 const std::string& host,
+                                                                 const Clock& clock) {
+  std::optional<KeyAndCert> ca;
+  {
+    CV_ASSIGN_OR_RETURN(auto txn, state.store->BeginRead());
+    CV_ASSIGN_OR_RETURN(ca, LoadPair(*txn, *state.kek, kCaKey, kCaCert));
+  }
+  if (!ca) return Fail(Error::Internal("the built-in CA is missing from the store"));
+  CV_ASSIGN_OR_RETURN(auto made, MakeTlsCertificate(*ca, {host}, clock.NowUnix()));
+  return std::make_pair(made.cert.ToPem() + ca->cert.ToPem(), made.key.ToPkcs8Pem());
 }
 
 Status WriteAdminFile(ServerState& state, const BootstrapOptions& options, const Clock& clock) {

@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -28,6 +30,7 @@ struct ServerState {
   std::unique_ptr<store::Store> store;
   std::string tls_chain_pem;  // server certificate then root CA
   std::string tls_key_pem;
+  std::vector<std::string> tls_names;  // DNS names the current TLS certificate holds
   std::string ca_path;
   std::string admin_path;
 };
@@ -39,6 +42,13 @@ Result<ServerState> OpenDataDir(const BootstrapOptions& options, const Clock& cl
 // ({vault}.{suffix}: clients refuse a single-label wildcard such as *.localhost), and returns the
 // current chain and key in state.tls_chain_pem / tls_key_pem.
 Status RefreshTlsCertificate(ServerState& state, const std::string& dns_suffix, const Clock& clock);
+
+// A certificate for one host name under the suffix that the main TLS certificate does not name
+// (a vault that does not exist yet, so that the client reaches the server and hears
+// VaultNotFound instead of failing the handshake). Chain and key as PEM.
+Result<std::pair<std::string, std::string>> IssueHostCertificate(ServerState& state,
+                                                                 const std::string& host,
+                                                                 const Clock& clock);
 
 // Writes admin.json with the token URL for `port`, creating or rotating the administrator's
 // secret when the file is missing.

@@ -4,13 +4,17 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <algorithm>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "api/api.h"
 #include "api/https_server.h"
 #include "auth/token_service.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "server/bootstrap.h"
 #include "vault/vault_service.h"
 
@@ -56,7 +60,11 @@ Status ApplyConfigFile(CLI::App& cmd, const std::string& path) {
     return Fail(Error::BadParameter("cannot read config file " + path + ": " + e.what()));
   }
   for (const auto& item : items) {
-    const std::string name = item.fullname();
+    if (!item.parents.empty()) {
+      return Fail(Error::BadParameter("sections are not supported in " + path +
+                                      "; write the options at the top level"));
+    }
+    const std::string name = item.name;
     CLI::Option* opt = nullptr;
     try {
       opt = cmd.get_option("--" + name);
@@ -118,14 +126,36 @@ int Run(const ServerOptions& options) {
   auto tokens = auth::TokenService::Open(*state->store, *state->kek, clock, token_options);
   if (!tokens) return fail(tokens.error());
   std::unique_ptr<api::HttpsServer> server;
-  std::mutex tls_mu;
-  api::ApiOptions api_options{options.dns_suffix, options.max_body_bytes};
-  api_options.vaults_changed = [&] {
+  std::mutex tls_mu;  // guards the TLS fields of *state
+  auto refresh_tls = [&] {
     std::lock_guard lock(tls_mu);
     auto ok = RefreshTlsCertificate(*state, options.dns_suffix, clock);
     if (ok) ok = server->ReloadCertificate(state->tls_chain_pem, state->tls_key_pem);
     if (!ok) log::Error("cannot re-issue the TLS certificate: " + ok.error().message());
   };
+  // Clients refuse a wildcard over a single label (*.localhost), so under such a suffix a host
+  // the certificate does not name gets its own certificate at handshake time.
+  if (options.dns_suffix.find('.') == std::string::npos) {
+    https.sni_certificate = [&](const std::string& host) -> std::optional<api::TlsCertificate> {
+      const std::string suffix = "." + options.dns_suffix;
+      if (host.size() <= suffix.size() ||
+          host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return std::nullopt;
+      }
+      const std::string label = host.substr(0, host.size() - suffix.size());
+      if (!ValidateVaultName(label)) return std::nullopt;
+      std::lock_guard lock(tls_mu);
+      const auto& names = state->tls_names;
+      if (std::find(names.begin(), names.end(), host) != names.end()) return std::nullopt;
+      auto issued = IssueHostCertificate(*state, host, clock);
+      if (!issued) return std::nullopt;
+      return api::TlsCertificate{issued->first, issued->second};
+    };
+  }
+  api::ApiOptions api_options;
+  api_options.dns_suffix = options.dns_suffix;
+  api_options.max_body_bytes = options.max_body_bytes;
+  api_options.vaults_changed = refresh_tls;
   api::Api api(vault, **tokens, api_options);
   auto started = api::HttpsServer::Start(api, https);
   if (!started) return fail(started.error());
@@ -140,8 +170,25 @@ int Run(const ServerOptions& options) {
   std::cout << "certvault server ready: url=" << url << " ca=" << state->ca_path
             << " admin=" << state->admin_path << std::endl;
 
+  // Re-issue the TLS certificate before it expires, without a restart.
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread tls_renewer([&] {
+    std::unique_lock lock(stop_mu);
+    while (!stop_cv.wait_for(lock, std::chrono::hours(1), [&] { return stopping; })) {
+      refresh_tls();
+    }
+  });
+
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  {
+    std::lock_guard lock(stop_mu);
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  tls_renewer.join();
   log::Info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
             ", shutting down");
   server->Stop();
@@ -186,7 +233,7 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--config", *config,
                   "TOML file of options named as the long flags (data-dir = \"/var/lib/certvault\");\n"
                   "flags and environment variables take precedence")
-      ->envname("CERTVAULT_CONFIG")
+      ->envname("CERTVAULT_SERVER_CONFIG")
       ->check(CLI::ExistingFile);
   cmd->callback([cmd, options, config, &exit_code] {
     if (!config->empty()) {

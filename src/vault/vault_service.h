@@ -141,7 +141,8 @@ class VaultService {
                                std::string_view value, std::string_view content_type,
                                const AttributesPatch& attributes,
                                const std::optional<model::Tags>& tags);
-  // Returns the value; fails with Forbidden if the version is disabled, not yet valid or expired.
+  // Returns the value; fails with Forbidden if the version is disabled or not yet valid (nbf).
+  // As in Key Vault, an expired (exp) secret stays readable: exp is informational.
   Result<SecretView> GetSecret(std::string_view vault, std::string_view name,
                                std::string_view version);
   Result<SecretListing> ListSecrets(std::string_view vault, store::Page page);

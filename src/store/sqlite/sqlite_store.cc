@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <atomic>
+#include <condition_variable>
+#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -28,6 +31,61 @@ class Shared {
 
   std::mutex writer_mu;                      // held for the whole of a write transaction
   const std::unique_ptr<Connection> writer;  // used only under writer_mu
+
+  // Group commit. Write transactions are SAVEPOINTs inside one physical SQLite transaction (a
+  // batch); a transaction's Commit releases its savepoint and, if no other writer is queued,
+  // commits the batch (one fsync for all of them); otherwise it leaves the batch to the next
+  // writer and waits until the batch is durable. Commit returns only after the fsync, so each
+  // caller still sees a durable commit, and a batch fails or succeeds as a whole.
+  static constexpr int kMaxBatch = 64;
+  std::atomic<int> queued_writers{0};  // threads waiting for writer_mu
+  // Under writer_mu:
+  uint64_t open_batch = 0;   // id of the batch now open, 0 if none
+  int batch_commits = 0;     // released savepoints in the open batch
+  bool batch_poisoned = false;  // a savepoint could not be rolled back: the batch must fail
+  uint64_t next_batch = 1;
+  // Under batch_mu:
+  std::mutex batch_mu;
+  std::condition_variable batch_done;
+  uint64_t finished_batch = 0;                 // batches finish in order
+  std::map<uint64_t, Error> failed_batches;    // recent failures, for the waiters
+
+  // REQUIRES: writer_mu held. Ends the open batch: COMMIT if any transaction committed into it,
+  // otherwise ROLLBACK; then wakes the waiters.
+  Status FinishBatchLocked() {
+    if (open_batch == 0) return Ok();
+    Status status = Ok();
+    if (batch_poisoned) {
+      status = Fail(Error::Unavailable("store: a write in the same batch could not be undone"));
+      (void)writer->Run("ROLLBACK");
+    } else if (batch_commits > 0) {
+      status = writer->Run("COMMIT");
+      if (!status && writer->InTransaction()) (void)writer->Run("ROLLBACK");
+    } else if (writer->InTransaction()) {
+      (void)writer->Run("ROLLBACK");
+    }
+    const uint64_t batch = open_batch;
+    open_batch = 0;
+    batch_commits = 0;
+    batch_poisoned = false;
+    {
+      std::lock_guard<std::mutex> lock(batch_mu);
+      finished_batch = batch;
+      if (!status) failed_batches.emplace(batch, status.error());
+      while (failed_batches.size() > 256) failed_batches.erase(failed_batches.begin());
+    }
+    batch_done.notify_all();
+    return status;
+  }
+
+  // Blocks until `batch` has finished; its outcome.
+  Status AwaitBatch(uint64_t batch) {
+    std::unique_lock<std::mutex> lock(batch_mu);
+    batch_done.wait(lock, [&] { return finished_batch >= batch; });
+    auto it = failed_batches.find(batch);
+    if (it != failed_batches.end()) return Fail(it->second);
+    return Ok();
+  }
 
   Result<std::unique_ptr<Connection>> AcquireReader() {
     {
@@ -178,7 +236,17 @@ class SqliteTransaction final : public Transaction {
   ~SqliteTransaction() override { Finish(); }
 
   Status Begin() {
-    if (reader_ == nullptr) return conn_->Run("BEGIN IMMEDIATE");
+    if (reader_ == nullptr) {
+      if (shared_->open_batch == 0) {
+        // A failed ROLLBACK may have left a transaction open; end it before starting ours.
+        if (conn_->InTransaction()) (void)conn_->Run("ROLLBACK");
+        CV_RETURN_IF_ERROR(conn_->Run("BEGIN IMMEDIATE"));
+        shared_->open_batch = shared_->next_batch++;
+      }
+      CV_RETURN_IF_ERROR(conn_->Run("SAVEPOINT w"));  // the destructor ends the batch
+      in_savepoint_ = true;
+      return Ok();
+    }
     CV_RETURN_IF_ERROR(conn_->Run("BEGIN"));
     // A deferred transaction takes its snapshot at its first read; read now so that the
     // snapshot is the state as of BeginRead, as the Store contract says.
@@ -494,9 +562,16 @@ class SqliteTransaction final : public Transaction {
   Status Commit() override {
     CV_RETURN_IF_ERROR(CheckOpen());
     if (reader_ != nullptr) return Fail(Error::Internal("store: Commit on a read transaction"));
-    Status status = conn_->Run("COMMIT");
-    Finish();  // rolls back if COMMIT failed and left the transaction open
-    return status;
+    Status released = conn_->Run("RELEASE w");
+    if (!released) {
+      Finish();  // rolls the savepoint back
+      return released;
+    }
+    in_savepoint_ = false;
+    ++shared_->batch_commits;
+    const uint64_t batch = shared_->open_batch;
+    done_ = true;
+    return EndWrite(true).and_then([&] { return shared_->AwaitBatch(batch); });
   }
 
  private:
@@ -522,18 +597,38 @@ class SqliteTransaction final : public Transaction {
     }
   }
 
+  // Leaves the batch: commits it now unless another writer is queued to join it (and the batch
+  // is not full), then gives up the writer lock. REQUIRES: the writer lock is held.
+  Status EndWrite(bool committed) {
+    // A rollback ends the batch too when nobody else will, so that the savepoints committed into
+    // it do not wait for a writer that is not coming.
+    const bool alone = shared_->queued_writers.load() == 0;
+    const bool full = shared_->batch_commits >= Shared::kMaxBatch;
+    Status status = Ok();
+    if (alone || (committed && full)) status = shared_->FinishBatchLocked();
+    write_lock_.unlock();
+    return status;
+  }
+
   // Ends the transaction (rolling back whatever is uncommitted) and gives back the connection.
   void Finish() {
     if (done_) return;
     done_ = true;
-    if (conn_->InTransaction()) (void)conn_->Run("ROLLBACK");
-    // A reader stuck in a transaction is dropped rather than pooled; the writer is checked by
-    // the next BeginWrite.
-    if (reader_ != nullptr && !reader_->InTransaction()) {
-      shared_->ReleaseReader(std::move(reader_));
+    if (reader_ == nullptr) {
+      if (in_savepoint_) {
+        if (!conn_->Run("ROLLBACK TO w") || !conn_->Run("RELEASE w")) {
+          // The savepoint cannot be undone alone: the whole batch fails.
+          shared_->batch_poisoned = true;
+        }
+        in_savepoint_ = false;
+      }
+      (void)EndWrite(false);
+      return;
     }
+    if (conn_->InTransaction()) (void)conn_->Run("ROLLBACK");
+    // A reader stuck in a transaction is dropped rather than pooled.
+    if (!reader_->InTransaction()) shared_->ReleaseReader(std::move(reader_));
     reader_.reset();
-    if (write_lock_.owns_lock()) write_lock_.unlock();
   }
 
   std::shared_ptr<Shared> shared_;           // declared first: outlives the lock and reader
@@ -541,6 +636,7 @@ class SqliteTransaction final : public Transaction {
   std::unique_ptr<Connection> reader_;       // set iff a read transaction
   Connection* conn_;                         // the writer or reader_
   bool done_ = false;
+  bool in_savepoint_ = false;  // a write transaction's savepoint is open
 };
 
 class SqliteStore final : public Store {
@@ -555,9 +651,9 @@ class SqliteStore final : public Store {
   }
 
   Result<std::unique_ptr<Transaction>> BeginWrite() override {
+    shared_->queued_writers.fetch_add(1);
     std::unique_lock<std::mutex> lock(shared_->writer_mu);
-    // A failed ROLLBACK may have left a transaction open; end it before starting ours.
-    if (shared_->writer->InTransaction()) (void)shared_->writer->Run("ROLLBACK");
+    shared_->queued_writers.fetch_sub(1);
     auto txn = std::make_unique<SqliteTransaction>(shared_, std::move(lock));
     CV_RETURN_IF_ERROR(txn->Begin());
     return txn;
