@@ -16,8 +16,7 @@ Result<std::string> BuildCsrDer(const PrivateKey& key, const CertificateSpec& sp
   internal::X509ReqPtr req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
       X509_REQ_set_subject_name(req.get(), subject.get()) != 1 ||
-      (!internal::SetEcPublicKeyFast(X509_REQ_get_X509_PUBKEY(req.get()), key.get()) &&
-       X509_REQ_set_pubkey(req.get(), key.get()) != 1)) {
+      X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
     return Fail(internal::InternalError("cannot build the CSR"));
   }
   if (!exts.empty()) {

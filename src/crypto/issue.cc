@@ -94,9 +94,7 @@ Result<Certificate> IssueCertificate(const IssueRequest& request,
           nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(x509.get()), static_cast<time_t>(request.not_after)) ==
           nullptr ||
-      (!internal::SetEcPublicKeyFast(X509_get_X509_PUBKEY(x509.get()),
-                                     request.subject_key.get()) &&
-       X509_set_pubkey(x509.get(), request.subject_key.get()) != 1)) {
+      X509_set_pubkey(x509.get(), request.subject_key.get()) != 1) {
     return Fail(internal::InternalError("cannot build the certificate"));
   }
 
@@ -134,14 +132,7 @@ Result<Certificate> IssueCertificate(const IssueRequest& request,
   if (X509_sign(x509.get(), signer.get(), internal::DigestForKey(signer.get())) <= 0) {
     return Fail(internal::InternalError("cannot sign the certificate"));
   }
-  // The fast public-key path leaves the in-memory X509 without a decoded key (OpenSSL 3.0 does
-  // not decode it lazily), so hand out the certificate as parsed from its own encoding.
-  unsigned char* out = nullptr;
-  const int len = i2d_X509(x509.get(), &out);
-  if (len <= 0) return Fail(internal::InternalError("cannot encode the certificate"));
-  const std::string der(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
-  OPENSSL_free(out);
-  return Certificate::FromDer(der);
+  return Certificate::Adopt(x509.release());
 }
 
 }  // namespace certvault::crypto

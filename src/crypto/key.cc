@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include "crypto/internal/keys.h"
+#include "crypto/internal/legacy_ec.h"
 #include "crypto/internal/ossl.h"
 #include "crypto/internal/pem.h"
 
@@ -174,8 +175,7 @@ Result<PrivateKey> PrivateKey::Generate(const KeySpec& spec) {
   if (spec.kind == KeyKind::kRsa) {
     raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.rsa_bits));
   } else {
-    const std::string curve = OpenSslCurveName(spec.curve);
-    raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve.c_str());
+    raw = internal::GenerateLegacyEcKey(OpenSslCurveName(spec.curve)).release();
   }
   if (raw == nullptr) return Fail(internal::InternalError("key generation failed"));
   return PrivateKey(Share(EvpPkeyPtr(raw)));
@@ -215,6 +215,9 @@ std::string PrivateKey::ToPkcs8Der() const { return ToDerWith(pkey_.get(), Encod
 std::string PrivateKey::ToPkcs8Pem() const { return internal::ToPem("PRIVATE KEY", ToPkcs8Der()); }
 
 PublicKey PrivateKey::Public() const {
+  if (EvpPkeyPtr legacy = internal::LegacyEcPublicKey(pkey_.get())) {
+    return PublicKey(Share(std::move(legacy)));
+  }
   // A copy of the public parameters only, so that the public key never carries private
   // material. Copying parameters avoids OpenSSL 3.0's encoder round trip, which is slow.
   OSSL_PARAM* params = nullptr;
@@ -274,23 +277,26 @@ Result<EcPoint> EcPublicPoint(const PublicKey& key) {
   const KeySpec spec = key.Spec();
   if (spec.kind != KeyKind::kEc) return Fail(Error::BadParameter("not an EC key"));
   const size_t width = static_cast<size_t>((EVP_PKEY_get_bits(key.get()) + 7) / 8);
-  BIGNUM* x_raw = nullptr;
-  BIGNUM* y_raw = nullptr;
-  const bool got = EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_X, &x_raw) == 1 &&
-                   EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &y_raw) == 1;
-  internal::BignumPtr x(x_raw);
-  internal::BignumPtr y(y_raw);
-  if (!got) return Fail(internal::InternalError("cannot read the EC public point"));
+  // The uncompressed point 04 || X || Y; EC_KEY-backed keys export it, but not X and Y apart.
+  std::string encoded = internal::LegacyEcEncodedPoint(key.get());
+  if (encoded.empty()) {
+    encoded.resize(1 + 2 * 66);
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                        reinterpret_cast<unsigned char*>(encoded.data()),
+                                        encoded.size(), &len) != 1) {
+      len = 0;
+    }
+    encoded.resize(len);
+  }
+  if (encoded.size() != 1 + 2 * width || encoded[0] != 0x04) {
+    internal::ClearErrors();
+    return Fail(internal::InternalError("cannot read the EC public point"));
+  }
   EcPoint point;
   point.crv = spec.curve;
-  point.x.assign(width, '\0');
-  point.y.assign(width, '\0');
-  if (BN_bn2binpad(x.get(), reinterpret_cast<unsigned char*>(point.x.data()),
-                   static_cast<int>(width)) < 0 ||
-      BN_bn2binpad(y.get(), reinterpret_cast<unsigned char*>(point.y.data()),
-                   static_cast<int>(width)) < 0) {
-    return Fail(internal::InternalError("cannot encode the EC public point"));
-  }
+  point.x = encoded.substr(1, width);
+  point.y = encoded.substr(1 + width, width);
   return point;
 }
 

@@ -126,34 +126,4 @@ const EVP_MD* DigestForKey(EVP_PKEY* pkey) {
   return EVP_sha256();
 }
 
-bool SetEcPublicKeyFast(X509_PUBKEY* target, EVP_PKEY* pkey) {
-  if (target == nullptr || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) return false;
-  char group[64];
-  size_t group_len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                     &group_len) != 1) {
-    return false;
-  }
-  const int curve_nid = OBJ_sn2nid(group);
-  size_t len = 0;
-  if (curve_nid == NID_undef ||
-      EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0,
-                                      &len) != 1 ||
-      len == 0) {
-    ERR_clear_error();
-    return false;
-  }
-  auto* point = static_cast<unsigned char*>(OPENSSL_malloc(len));
-  if (point == nullptr ||
-      EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, len,
-                                      &len) != 1 ||
-      X509_PUBKEY_set0_param(target, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-                             OBJ_nid2obj(curve_nid), point, static_cast<int>(len)) != 1) {
-    OPENSSL_free(point);  // set0 takes ownership only on success
-    ERR_clear_error();
-    return false;
-  }
-  return true;
-}
-
 }  // namespace certvault::crypto::internal

@@ -36,10 +36,5 @@ Result<EvpPkeyPtr> DecodePrivateKeyBlock(std::string_view label, std::string_vie
 // SHA-512 for P-521.
 const EVP_MD* DigestForKey(EVP_PKEY* pkey);
 
-// Writes an EC key's SubjectPublicKeyInfo into `target` from the key's parameters. OpenSSL 3.0's
-// X509_PUBKEY_set goes through the encoder framework, which costs more than the signature
-// itself; this is the hot path of issuing. Returns false (leaving `target` unchanged) for keys it
-// does not handle; callers then use X509_set_pubkey / X509_REQ_set_pubkey.
-bool SetEcPublicKeyFast(X509_PUBKEY* target, EVP_PKEY* pkey);
 
 }  // namespace certvault::crypto::internal
