@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 
 #include "api/render.h"
 #include "common/log.h"
@@ -65,15 +65,17 @@ Api::Api(vault::VaultService& vault, auth::TokenService& tokens, ApiOptions opti
 
 Result<std::string> Api::VaultForHost(std::string_view host_header) const {
   const std::string host = Lower(HostWithoutPort(host_header));
-  if (host.empty() || host == options_.dns_suffix || IsIpLiteral(host)) return std::string("default");
+  if (host.empty() || host == options_.dns_suffix || IsIpLiteral(host))
+    return std::string("default");
   const std::string suffix = "." + options_.dns_suffix;
-  if (host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (host.size() > suffix.size() &&
+      host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) {
     std::string vault = host.substr(0, host.size() - suffix.size());
     if (vault.find('.') == std::string::npos) return vault;
   }
-  return Fail(Error::NotFound("VaultNotFound", "the host " + host +
-                                                   " does not name a vault under ." +
-                                                   options_.dns_suffix));
+  return Fail(
+      Error::NotFound("VaultNotFound",
+                      "the host " + host + " does not name a vault under ." + options_.dns_suffix));
 }
 
 HttpResponse Api::ErrorResponse(const Error& error) const {
@@ -93,8 +95,8 @@ HttpResponse Api::Challenge(const HttpRequest& request, const Error& error) cons
   }
   const std::string authority = "https://" + options_.dns_suffix + port + "/certvault";
   r.headers.emplace_back("WWW-Authenticate", "Bearer authorization=\"" + authority +
-                                                 "\", resource=\"https://" +
-                                                 options_.dns_suffix + "\"");
+                                                 "\", resource=\"https://" + options_.dns_suffix +
+                                                 "\"");
   return r;
 }
 
@@ -102,8 +104,8 @@ std::optional<HttpResponse> Api::BeforeBody(const HttpRequest& head) const {
   const RouteMatch match = router_.Match(head.method, head.path);
   const Access access = match.route ? match.route->access : Access::kDataPlane;
   if (access != Access::kPublic && head.Header("authorization").empty()) {
-    return Challenge(head, Error::Unauthorized(
-                               "AKV10000: Request is missing a Bearer or PoP token."));
+    return Challenge(head,
+                     Error::Unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
   }
   return std::nullopt;
 }
@@ -119,8 +121,8 @@ HttpResponse Api::Handle(HttpRequest& request) const {
     if (access != Access::kPublic) {
       const std::string token = BearerToken(request.Header("authorization"));
       if (token.empty()) {
-        return Challenge(request, Error::Unauthorized(
-                                      "AKV10000: Request is missing a Bearer or PoP token."));
+        return Challenge(
+            request, Error::Unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
       }
       auto caller = services_.tokens.Verify(token);
       if (!caller) return Challenge(request, caller.error());

@@ -55,9 +55,9 @@ Result<HttpResponse> ImportCertificate(Services& s, RequestContext& ctx, const H
   CV_ASSIGN_OR_RETURN(auto policy, PolicyPatch(body));
   CV_ASSIGN_OR_RETURN(auto attributes, DecodeAttributes(body));
   CV_ASSIGN_OR_RETURN(auto tags, DecodeTags(body));
-  CV_ASSIGN_OR_RETURN(auto view, s.vault.ImportCertificate(ctx.vault, Name(ctx), *value,
-                                                           password.value_or(""), policy,
-                                                           attributes, tags));
+  CV_ASSIGN_OR_RETURN(auto view,
+                      s.vault.ImportCertificate(ctx.vault, Name(ctx), *value, password.value_or(""),
+                                                policy, attributes, tags));
   return Json(200, RenderCertificateBundle(ctx.base_url, view, true));
 }
 

@@ -80,8 +80,9 @@ json PageBody(const RequestContext& ctx, const HttpRequest& request, json items,
               int64_t next_offset, int64_t limit) {
   json body = {{"value", std::move(items)}, {"nextLink", nullptr}};
   if (next_offset >= 0) {
-    std::string link = ctx.base_url + request.path + "?api-version=7.5&$skiptoken=" +
-                       std::to_string(next_offset) + "&maxresults=" + std::to_string(limit);
+    std::string link = ctx.base_url + request.path +
+                       "?api-version=7.5&$skiptoken=" + std::to_string(next_offset) +
+                       "&maxresults=" + std::to_string(limit);
     body["nextLink"] = link;
   }
   return body;

@@ -1,10 +1,9 @@
 #pragma once
 // Decoding helpers shared by handlers: request bodies, attributes, tags, paging.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "api/http.h"
 #include "api/router.h"
@@ -28,8 +27,8 @@ Result<std::optional<std::string>> OptionalString(const nlohmann::json& body, co
 // maxresults (1-25, default 25) and $skiptoken.
 Result<store::Page> DecodePage(const HttpRequest& request);
 // {"value": items, "nextLink": ...} with an absolute nextLink when next_offset >= 0.
-nlohmann::json PageBody(const RequestContext& ctx, const HttpRequest& request,
-                        nlohmann::json items, int64_t next_offset, int64_t limit);
+nlohmann::json PageBody(const RequestContext& ctx, const HttpRequest& request, nlohmann::json items,
+                        int64_t next_offset, int64_t limit);
 
 // Checks a path capture as an object name.
 Status CheckName(const std::string& name, const char* what);

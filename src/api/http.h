@@ -11,9 +11,9 @@
 namespace certvault::api {
 
 struct HttpRequest {
-  std::string method;  // upper case
-  std::string path;    // percent-decoded, without the query
-  std::map<std::string, std::string> query;  // decoded; keys as sent
+  std::string method;                                        // upper case
+  std::string path;                                          // percent-decoded, without the query
+  std::map<std::string, std::string> query;                  // decoded; keys as sent
   std::vector<std::pair<std::string, std::string>> headers;  // names lower case
   std::string body;
   std::string remote_address;

@@ -64,7 +64,10 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx, const Api& api,
           asio::thread_pool& workers)
-      : ssl_ctx_(std::move(ctx)), stream_(std::move(socket), *ssl_ctx_), api_(api), workers_(workers) {
+      : ssl_ctx_(std::move(ctx)),
+        stream_(std::move(socket), *ssl_ctx_),
+        api_(api),
+        workers_(workers) {
     boost::system::error_code ec;
     auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string();
@@ -93,7 +96,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec, size_t) {
     // Beast checks a declared Content-Length against the body limit while reading the header.
-    if (ec == http::error::body_limit) return Write(TooLarge(), parser_->get().version(), false, true);
+    if (ec == http::error::body_limit)
+      return Write(TooLarge(), parser_->get().version(), false, true);
     if (ec) return Close();
     HttpRequest head = ToRequest(*parser_, remote_);
     const auto& msg = parser_->get();
@@ -146,7 +150,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_shared<http::response<http::string_body>>(
         ToBeast(std::move(response), version, keep_alive));
     http::async_write(
-        stream_, *res, [self = shared_from_this(), res, keep_alive, drain](beast::error_code ec, size_t) {
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive, drain](beast::error_code ec, size_t) {
           if (!ec && drain) return self->Drain(0);
           if (ec || !keep_alive) return self->Close();
           self->ReadHeader();
@@ -187,8 +192,8 @@ Result<std::shared_ptr<ssl::context>> MakeTlsContext(const std::string& chain_pe
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* raw = ctx->native_handle();
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-  SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                               SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are all modern.
   SSL_CTX_set_cipher_list(raw,
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"

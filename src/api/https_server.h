@@ -22,7 +22,7 @@ struct TlsCertificate {
 
 struct HttpsOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8443;  // 0 picks a free port
+  uint16_t port = 8443;        // 0 picks a free port
   std::string cert_chain_pem;  // server certificate then its chain
   std::string key_pem;
   // Asked, during the handshake, for a certificate for an SNI name; nullopt serves the default.

@@ -16,10 +16,9 @@ std::string VaultUrl(const RequestContext& ctx, const std::string& suffix,
                      const std::string& vault) {
   std::string rest = ctx.base_url.substr(std::string("https://").size());
   const size_t colon = rest.rfind(':');
-  const std::string port =
-      colon != std::string::npos && rest.find(']', colon) == std::string::npos
-          ? rest.substr(colon)
-          : "";
+  const std::string port = colon != std::string::npos && rest.find(']', colon) == std::string::npos
+                               ? rest.substr(colon)
+                               : "";
   return "https://" + vault + "." + suffix + port;
 }
 

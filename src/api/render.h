@@ -1,11 +1,10 @@
 #pragma once
 // Key Vault wire shapes of certvault's domain objects. `base` is "https://host[:port]".
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
 #include "model/types.h"
@@ -25,8 +24,7 @@ nlohmann::json RenderContacts(std::string_view base, const std::vector<model::Co
 
 nlohmann::json RenderSecretBundle(std::string_view base, const vault::SecretView& s,
                                   bool with_value);
-nlohmann::json RenderSecretItem(std::string_view base, const vault::SecretView& s,
-                                bool versioned);
+nlohmann::json RenderSecretItem(std::string_view base, const vault::SecretView& s, bool versioned);
 
 // {"error":{"code","message"}} with, for Key Vault's sub-codes, an "innererror".
 std::string RenderError(const Error& error);

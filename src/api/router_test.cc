@@ -6,10 +6,9 @@ namespace certvault::api {
 namespace {
 
 Route R(const char* method, const char* pattern, const char* op) {
-  return Route{method, pattern, op, Access::kDataPlane,
-               [](RequestContext&, const HttpRequest&) -> Result<HttpResponse> {
-                 return HttpResponse{};
-               }};
+  return Route{
+      method, pattern, op, Access::kDataPlane,
+      [](RequestContext&, const HttpRequest&) -> Result<HttpResponse> { return HttpResponse{}; }};
 }
 
 TEST(Router, LiteralsWinAndTrailingSlashMatches) {

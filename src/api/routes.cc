@@ -32,8 +32,7 @@ Router BuildRouter(Services& services) {
       UpdateCertificatePolicy);
   add("GET", "/certificates/{name}/pending", "certificates.getpending", kData, GetPending);
   add("PATCH", "/certificates/{name}/pending", "certificates.updatepending", kData, UpdatePending);
-  add("DELETE", "/certificates/{name}/pending", "certificates.deletepending", kData,
-      DeletePending);
+  add("DELETE", "/certificates/{name}/pending", "certificates.deletepending", kData, DeletePending);
   add("POST", "/certificates/{name}/pending/merge", "certificates.merge", kData, MergeCertificate);
   add("DELETE", "/certificates/{name}", "certificates.delete", kData, DeleteCertificate);
   add("POST", "/certificates/{name}/backup", "certificates.backup", kData, BackupCertificate);
@@ -71,8 +70,7 @@ Router BuildRouter(Services& services) {
   add("POST", "/{tenant}/oauth2/token", "token.issue", kPublic, IssueToken);
   add("GET", "/{tenant}/v2.0/.well-known/openid-configuration", "token.discovery", kPublic,
       OpenIdConfiguration);
-  add("GET", "/.well-known/openid-configuration", "token.discovery", kPublic,
-      OpenIdConfiguration);
+  add("GET", "/.well-known/openid-configuration", "token.discovery", kPublic, OpenIdConfiguration);
   add("GET", "/.well-known/jwks.json", "token.jwks", kPublic, Jwks);
   add("GET", "/healthz", "health", kPublic, Health);
 

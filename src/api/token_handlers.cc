@@ -40,8 +40,7 @@ Result<HttpResponse> IssueToken(Services& s, RequestContext& ctx, const HttpRequ
   return r;
 }
 
-Result<HttpResponse> OpenIdConfiguration(Services& s, RequestContext& ctx,
-                                         const HttpRequest& req) {
+Result<HttpResponse> OpenIdConfiguration(Services& s, RequestContext& ctx, const HttpRequest& req) {
   auto it = ctx.params.find("tenant");
   const std::string tenant = it == ctx.params.end() ? "certvault" : it->second;
   const std::string authority = ctx.base_url + "/" + tenant;

@@ -92,8 +92,8 @@ Result<std::string> SignJwt(const JwtClaims& claims, std::string_view kid,
   // Entra tokens carry appid/oid; SDK-side tooling sometimes reads them.
   payload["appid"] = claims.sub;
   payload["oid"] = claims.sub;
-  const std::string input = crypto::Base64UrlEncode(header.dump()) + "." +
-                            crypto::Base64UrlEncode(payload.dump());
+  const std::string input =
+      crypto::Base64UrlEncode(header.dump()) + "." + crypto::Base64UrlEncode(payload.dump());
   CV_ASSIGN_OR_RETURN(std::string sig, key.SignJose(alg, input));
   return input + "." + crypto::Base64UrlEncode(sig);
 }

@@ -1,9 +1,8 @@
 #include "auth/token_service.h"
 
 #include <mutex>
-#include <unordered_map>
-
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "auth/jwt.h"
 #include "auth/secret_hash.h"
@@ -151,8 +150,7 @@ Result<crypto::PrivateKey> LoadOrCreateSigningKey(store::Store& store,
 
 Result<std::unique_ptr<TokenService>> TokenService::Open(store::Store& store,
                                                          const keys::KeyProtector& kek,
-                                                         const Clock& clock,
-                                                         TokenOptions options) {
+                                                         const Clock& clock, TokenOptions options) {
   CV_ASSIGN_OR_RETURN(auto key, LoadOrCreateSigningKey(store, kek));
   return std::unique_ptr<TokenService>(
       std::make_unique<TokenServiceImpl>(store, clock, std::move(options), std::move(key)));

@@ -30,7 +30,8 @@ class TokenServiceTest : public ::testing::Test {
   static std::string EditPayload(const std::string& token,
                                  const std::function<void(nlohmann::json&)>& edit) {
     const size_t d1 = token.find('.'), d2 = token.rfind('.');
-    auto payload = nlohmann::json::parse(*crypto::Base64UrlDecode(token.substr(d1 + 1, d2 - d1 - 1)));
+    auto payload =
+        nlohmann::json::parse(*crypto::Base64UrlDecode(token.substr(d1 + 1, d2 - d1 - 1)));
     edit(payload);
     return token.substr(0, d1 + 1) + crypto::Base64UrlEncode(payload.dump()) + token.substr(d2);
   }

@@ -6,10 +6,18 @@ namespace certvault::log {
 
 void SetLevel(Level level) {
   switch (level) {
-    case Level::kDebug: spdlog::set_level(spdlog::level::debug); break;
-    case Level::kInfo: spdlog::set_level(spdlog::level::info); break;
-    case Level::kWarn: spdlog::set_level(spdlog::level::warn); break;
-    case Level::kError: spdlog::set_level(spdlog::level::err); break;
+    case Level::kDebug:
+      spdlog::set_level(spdlog::level::debug);
+      break;
+    case Level::kInfo:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case Level::kWarn:
+      spdlog::set_level(spdlog::level::warn);
+      break;
+    case Level::kError:
+      spdlog::set_level(spdlog::level::err);
+      break;
   }
 }
 

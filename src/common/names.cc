@@ -14,8 +14,7 @@ Status ValidateObjectName(std::string_view name, std::string_view what) {
   bool ok = !name.empty() && name.size() <= 127;
   for (char c : name) ok = ok && (IsAlnum(c) || c == '-');
   if (!ok) {
-    return Fail(Error::BadParameter(std::string(what) +
-                                    " name must match ^[0-9a-zA-Z-]{1,127}$"));
+    return Fail(Error::BadParameter(std::string(what) + " name must match ^[0-9a-zA-Z-]{1,127}$"));
   }
   return Ok();
 }

@@ -7,23 +7,22 @@
 // terminal ones so that callers can decide whether to try again.
 
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace certvault {
 
 enum class ErrorKind {
-  kBadRequest,       // 400: the caller's input is wrong
-  kUnauthorized,     // 401: no or invalid credentials
-  kForbidden,        // 403: authenticated, but not allowed
-  kNotFound,         // 404
-  kMethodNotAllowed, // 405
-  kConflict,         // 409: the object's state forbids the operation
-  kPayloadTooLarge,  // 413
-  kTooManyRequests,  // 429
-  kInternal,         // 500: a bug or a broken invariant
-  kUnavailable,      // 503: a dependency is down; worth retrying
+  kBadRequest,        // 400: the caller's input is wrong
+  kUnauthorized,      // 401: no or invalid credentials
+  kForbidden,         // 403: authenticated, but not allowed
+  kNotFound,          // 404
+  kMethodNotAllowed,  // 405
+  kConflict,          // 409: the object's state forbids the operation
+  kPayloadTooLarge,   // 413
+  kTooManyRequests,   // 429
+  kInternal,          // 500: a bug or a broken invariant
+  kUnavailable,       // 503: a dependency is down; worth retrying
 };
 
 class Error {
@@ -95,16 +94,16 @@ inline Status Ok() { return {}; }
 #define CV_CONCAT_(a, b) CV_CONCAT_INNER_(a, b)
 
 // Returns the error of `expr` (a Result or Status) from the enclosing function.
-#define CV_RETURN_IF_ERROR(expr)                                     \
-  do {                                                               \
-    auto&& cv_status_ = (expr);                                      \
-    if (!cv_status_) return ::certvault::Fail(cv_status_.error());   \
+#define CV_RETURN_IF_ERROR(expr)                                   \
+  do {                                                             \
+    auto&& cv_status_ = (expr);                                    \
+    if (!cv_status_) return ::certvault::Fail(cv_status_.error()); \
   } while (0)
 
 // `CV_ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value or returns its error.
 #define CV_ASSIGN_OR_RETURN(lhs, expr) \
   CV_ASSIGN_OR_RETURN_IMPL_(CV_CONCAT_(cv_result_, __LINE__), lhs, expr)
-#define CV_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)              \
-  auto tmp = (expr);                                           \
-  if (!tmp) return ::certvault::Fail(std::move(tmp).error());  \
+#define CV_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)             \
+  auto tmp = (expr);                                          \
+  if (!tmp) return ::certvault::Fail(std::move(tmp).error()); \
   lhs = std::move(*tmp)

@@ -12,7 +12,6 @@ namespace certvault::crypto {
 Result<std::string> AesGcmSeal(std::string_view key, std::string_view plaintext,
                                std::string_view aad);
 // Fails (BadParameter) if the data was tampered with, the key is wrong or the AAD differs.
-Result<std::string> AesGcmOpen(std::string_view key, std::string_view sealed,
-                               std::string_view aad);
+Result<std::string> AesGcmOpen(std::string_view key, std::string_view sealed, std::string_view aad);
 
 }  // namespace certvault::crypto

@@ -4,11 +4,11 @@
 // Keys are immutable and cheap to copy (shared ownership of the EVP_PKEY); safe to use from
 // several threads at once. Parsing functions accept untrusted input and fail with BadParameter.
 
+#include <openssl/types.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <openssl/types.h>
 
 #include "common/result.h"
 
@@ -18,7 +18,7 @@ enum class KeyKind { kRsa, kEc };
 
 struct KeySpec {
   KeyKind kind = KeyKind::kRsa;
-  int rsa_bits = 2048;         // 2048, 3072 or 4096
+  int rsa_bits = 2048;          // 2048, 3072 or 4096
   std::string curve = "P-256";  // P-256, P-384 or P-521 (Key Vault names)
 };
 
@@ -70,7 +70,7 @@ class PrivateKey {
 
 // The uncompressed EC point coordinates, for JWKs. Fails for RSA keys.
 struct EcPoint {
-  std::string crv;  // "P-256"...
+  std::string crv;   // "P-256"...
   std::string x, y;  // big-endian, fixed width
 };
 Result<EcPoint> EcPublicPoint(const PublicKey& key);

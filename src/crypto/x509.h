@@ -4,14 +4,14 @@
 // Certificates are immutable and cheap to copy. Parsing functions accept untrusted input and fail
 // with BadParameter and a message that says what was wrong.
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <openssl/types.h>
 
 #include "common/result.h"
 #include "crypto/key.h"

@@ -43,7 +43,8 @@ class AesKek final : public KeyProtector {
     if (blob.substr(1, 8) != id_) {
       return Fail(Error::Internal("sealed blob was made with a different key-encryption key"));
     }
-    const size_t wrapped_len = (static_cast<uint8_t>(blob[9]) << 8) | static_cast<uint8_t>(blob[10]);
+    const size_t wrapped_len =
+        (static_cast<uint8_t>(blob[9]) << 8) | static_cast<uint8_t>(blob[10]);
     if (blob.size() < 11 + wrapped_len) return Fail(Error::Internal("sealed blob is truncated"));
     auto data_key = crypto::AesGcmOpen(kek_, blob.substr(11, wrapped_len), id_);
     if (!data_key) return Fail(Error::Internal("cannot unwrap data key"));

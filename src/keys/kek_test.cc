@@ -1,8 +1,7 @@
 #include "keys/kek.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -26,7 +25,8 @@ TEST(Kek, SealOpenRoundTripAndBinding) {
 }
 
 TEST(Kek, FileIsCreatedPrivateAndReused) {
-  const auto dir = std::filesystem::temp_directory_path() / ("kek_test_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("kek_test_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "kek").string();
   auto first = LoadOrCreateFileKek(path);

@@ -1,9 +1,8 @@
 #include "model/codec.h"
 
 #include <cctype>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace certvault::model {
 
@@ -140,12 +139,9 @@ json PolicyToJson(const CertificatePolicy& p) {
   json issuer = {{"name", p.issuer.name}};
   if (!p.issuer.cty.empty()) issuer["cty"] = p.issuer.cty;
   if (p.issuer.cert_transparency) issuer["cert_transparency"] = *p.issuer.cert_transparency;
-  return {{"key_props", key},
-          {"secret_props", {{"contentType", p.content_type}}},
-          {"x509_props", x509},
-          {"lifetime_actions", actions},
-          {"issuer", issuer},
-          {"attributes", AttributesToJson(p.attributes)}};
+  return {{"key_props", key},   {"secret_props", {{"contentType", p.content_type}}},
+          {"x509_props", x509}, {"lifetime_actions", actions},
+          {"issuer", issuer},   {"attributes", AttributesToJson(p.attributes)}};
 }
 
 namespace {
@@ -177,10 +173,10 @@ Status MergeSans(const json& j, SubjectAltNames& s) {
     const char* name;
     std::vector<std::string>* out;
   };
-  for (const Field& f : {Field{"dns_names", &s.dns_names}, Field{"emails", &s.emails},
-                         Field{"upns", &s.upns}, Field{"uris", &s.uris},
-                         Field{"ipAddresses", &s.ip_addresses},
-                         Field{"ip_addresses", &s.ip_addresses}}) {
+  for (const Field& f :
+       {Field{"dns_names", &s.dns_names}, Field{"emails", &s.emails}, Field{"upns", &s.upns},
+        Field{"uris", &s.uris}, Field{"ipAddresses", &s.ip_addresses},
+        Field{"ip_addresses", &s.ip_addresses}}) {
     if (const json* v = Find(j, f.name)) {
       CV_ASSIGN_OR_RETURN(*f.out, GetStrings(*v, f.name));
     }
@@ -376,18 +372,34 @@ Result<int64_t> ParseIsoDuration(std::string_view text) {
     int64_t unit = 0;
     if (!in_time) {
       switch (c) {
-        case 'Y': unit = 365 * 86400; break;
-        case 'M': unit = 30 * 86400; break;
-        case 'W': unit = 7 * 86400; break;
-        case 'D': unit = 86400; break;
-        default: return bad();
+        case 'Y':
+          unit = 365 * 86400;
+          break;
+        case 'M':
+          unit = 30 * 86400;
+          break;
+        case 'W':
+          unit = 7 * 86400;
+          break;
+        case 'D':
+          unit = 86400;
+          break;
+        default:
+          return bad();
       }
     } else {
       switch (c) {
-        case 'H': unit = 3600; break;
-        case 'M': unit = 60; break;
-        case 'S': unit = 1; break;
-        default: return bad();
+        case 'H':
+          unit = 3600;
+          break;
+        case 'M':
+          unit = 60;
+          break;
+        case 'S':
+          unit = 1;
+          break;
+        default:
+          return bad();
       }
     }
     total += number * unit;

@@ -3,9 +3,8 @@
 // API uses). The same functions serve the API and the store, so there is one JSON form of each.
 // Decoding validates shapes and types and fails with BadParameter naming the field.
 
-#include <string_view>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string_view>
 
 #include "common/result.h"
 #include "model/types.h"

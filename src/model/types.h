@@ -88,8 +88,8 @@ struct Certificate {
 struct CertificateVersion {
   std::string vault;
   std::string name;
-  std::string version;  // 32 hex
-  std::string cer;      // leaf certificate, DER
+  std::string version;             // 32 hex
+  std::string cer;                 // leaf certificate, DER
   std::vector<std::string> chain;  // issuing chain, DER each, leaf excluded
   std::string wrapped_key;         // PKCS#8 private key sealed by the KEK; empty if none
   std::string content_type;        // secret content type at the time of issue
@@ -102,9 +102,9 @@ struct CertificateVersion {
 struct PendingOperation {
   std::string vault;
   std::string name;
-  std::string request_id;  // 32 hex; stable across retries
-  std::string csr;         // DER
-  std::string wrapped_key; // the pending key, sealed by the KEK
+  std::string request_id;   // 32 hex; stable across retries
+  std::string csr;          // DER
+  std::string wrapped_key;  // the pending key, sealed by the KEK
   IssuerParameters issuer;
   std::string status = "inProgress";  // inProgress, completed, failed, cancelled
   std::string status_details;

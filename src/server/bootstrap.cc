@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "auth/secret_hash.h"
 #include "common/log.h"
@@ -66,8 +65,7 @@ Result<std::optional<KeyAndCert>> LoadPair(store::Transaction& txn, const keys::
 
 Status StorePair(store::Transaction& txn, const keys::KeyProtector& kek, const char* key_setting,
                  const char* cert_setting, const KeyAndCert& pair) {
-  CV_ASSIGN_OR_RETURN(std::string sealed,
-                      kek.Seal(pair.key.ToPkcs8Der(), SettingAad(key_setting)));
+  CV_ASSIGN_OR_RETURN(std::string sealed, kek.Seal(pair.key.ToPkcs8Der(), SettingAad(key_setting)));
   CV_RETURN_IF_ERROR(txn.PutSetting(key_setting, sealed));
   return txn.PutSetting(cert_setting, pair.cert.ToDer());
 }
@@ -75,8 +73,8 @@ Status StorePair(store::Transaction& txn, const keys::KeyProtector& kek, const c
 Result<KeyAndCert> MakeRootCa(int64_t now) {
   CV_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::Generate({crypto::KeyKind::kEc, 0, "P-384"}));
   crypto::CertificateSpec spec;
-  spec.subject = "CN=certvault root CA " + crypto::HexEncode(crypto::RandomBytes(4)) +
-                 ", O=certvault";
+  spec.subject =
+      "CN=certvault root CA " + crypto::HexEncode(crypto::RandomBytes(4)) + ", O=certvault";
   spec.key_usage = {"keyCertSign", "cRLSign", "digitalSignature"};
   spec.is_ca = true;
   crypto::IssueRequest request{spec, key.Public(), now - 300, now + kCaValidity};
@@ -121,8 +119,8 @@ Result<ServerState> OpenDataDir(const BootstrapOptions& options, const Clock& cl
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
-    return Fail(Error::Internal("cannot create data directory " + options.data_dir + ": " +
-                                ec.message()));
+    return Fail(
+        Error::Internal("cannot create data directory " + options.data_dir + ": " + ec.message()));
   }
   chmod(options.data_dir.c_str(), 0700);
   const std::filesystem::path dir(options.data_dir);
@@ -202,10 +200,10 @@ Status WriteAdminFile(ServerState& state, const BootstrapOptions& options, const
   }
 
   std::string secret;
-  const bool file_valid = existing.is_object() && principal &&
-                          existing.value("client_id", "") == principal->client_id &&
-                          auth::VerifyClientSecret(existing.value("client_secret", ""),
-                                                   principal->secret_hash);
+  const bool file_valid =
+      existing.is_object() && principal &&
+      existing.value("client_id", "") == principal->client_id &&
+      auth::VerifyClientSecret(existing.value("client_secret", ""), principal->secret_hash);
   if (file_valid) {
     secret = existing.value("client_secret", "");
   } else {
@@ -227,9 +225,8 @@ Status WriteAdminFile(ServerState& state, const BootstrapOptions& options, const
     CV_RETURN_IF_ERROR(txn->PutPrincipal(*principal));
   }
   CV_RETURN_IF_ERROR(txn->Commit());
-  nlohmann::json file = {{"client_id", principal->client_id},
-                         {"client_secret", secret},
-                         {"token_url", token_url}};
+  nlohmann::json file = {
+      {"client_id", principal->client_id}, {"client_secret", secret}, {"token_url", token_url}};
   return WriteFile(state.admin_path, file.dump(2) + "\n", 0600);
 }
 

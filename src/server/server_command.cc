@@ -3,9 +3,9 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
-#include <iostream>
 #include <algorithm>
 #include <condition_variable>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -77,8 +77,8 @@ Status ApplyConfigFile(CLI::App& cmd, const std::string& path) {
       for (const auto& value : item.inputs) opt->add_result(value);
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      return Fail(Error::BadParameter("invalid value for '" + name + "' in " + path + ": " +
-                                      e.what()));
+      return Fail(
+          Error::BadParameter("invalid value for '" + name + "' in " + path + ": " + e.what()));
     }
   }
   return Ok();
@@ -230,9 +230,10 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
                   "Threads for key generation and writes (0: two per core)")
       ->envname("CERTVAULT_WORKER_THREADS");
   auto config = std::make_shared<std::string>();
-  cmd->add_option("--config", *config,
-                  "TOML file of options named as the long flags (data-dir = \"/var/lib/certvault\");\n"
-                  "flags and environment variables take precedence")
+  cmd->add_option(
+         "--config", *config,
+         "TOML file of options named as the long flags (data-dir = \"/var/lib/certvault\");\n"
+         "flags and environment variables take precedence")
       ->envname("CERTVAULT_SERVER_CONFIG")
       ->check(CLI::ExistingFile);
   cmd->callback([cmd, options, config, &exit_code] {

@@ -47,8 +47,7 @@ class Transaction {
   virtual Result<std::optional<model::Certificate>> GetCertificate(std::string_view vault,
                                                                    std::string_view name) = 0;
   virtual Result<std::vector<model::Certificate>> ListCertificates(std::string_view vault,
-                                                                   Deleted deleted,
-                                                                   Page page) = 0;
+                                                                   Deleted deleted, Page page) = 0;
   virtual Status PutCertificate(const model::Certificate& cert) = 0;
   // Purges the certificate with its versions and pending operation.
   virtual Status DeleteCertificate(std::string_view vault, std::string_view name) = 0;

@@ -93,8 +93,8 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
       if (existing->deleted) return Fail(DeletedNameConflict(name));
       policy = existing->policy;
       if (!existing->current_version.empty()) {
-        CV_ASSIGN_OR_RETURN(auto current, txn->GetCertificateVersion(vault, name,
-                                                                     existing->current_version));
+        CV_ASSIGN_OR_RETURN(auto current,
+                            txn->GetCertificateVersion(vault, name, existing->current_version));
         if (current) {
           reusable_key = current->wrapped_key;
           reusable_version = current->version;
@@ -169,7 +169,8 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
     CV_ASSIGN_OR_RETURN(op.wrapped_key,
                         kek_.Seal(key->ToPkcs8Der(), PendingKeyAad(vault, name, request_id)));
     op.status = "inProgress";
-    op.status_details = "Pending certificate created. Please perform merge to complete the request.";
+    op.status_details =
+        "Pending certificate created. Please perform merge to complete the request.";
   }
 
   // 2. Commit, re-checking what the read saw: the lock makes the check and the write atomic.
@@ -210,13 +211,10 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
   return op;
 }
 
-Result<CertificateView> VaultService::ImportCertificate(std::string_view vault,
-                                                        std::string_view name,
-                                                        std::string_view value,
-                                                        std::string_view password,
-                                                        const PolicyFn& policy_fn,
-                                                        const AttributesPatch& attributes,
-                                                        const std::optional<model::Tags>& tags) {
+Result<CertificateView> VaultService::ImportCertificate(
+    std::string_view vault, std::string_view name, std::string_view value,
+    std::string_view password, const PolicyFn& policy_fn, const AttributesPatch& attributes,
+    const std::optional<model::Tags>& tags) {
   std::optional<crypto::PrivateKey> key;
   std::vector<crypto::Certificate> certs;
   std::string content_type;
@@ -280,8 +278,7 @@ Result<CertificateView> VaultService::ImportCertificate(std::string_view vault,
   return CertificateView{std::move(cert), std::move(v)};
 }
 
-Result<CertificateView> VaultService::GetCertificate(std::string_view vault,
-                                                     std::string_view name,
+Result<CertificateView> VaultService::GetCertificate(std::string_view vault, std::string_view name,
                                                      std::string_view version) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
@@ -292,19 +289,19 @@ Result<CertificateView> VaultService::GetCertificate(std::string_view vault,
   return CertificateView{std::move(cert), std::move(*v)};
 }
 
-Result<CertificateListing> VaultService::ListCertificates(std::string_view vault,
-                                                          store::Page page,
+Result<CertificateListing> VaultService::ListCertificates(std::string_view vault, store::Page page,
                                                           bool include_pending) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
-  CV_ASSIGN_OR_RETURN(auto certs, txn->ListCertificates(vault, store::Deleted::kExclude, Probe(page)));
+  CV_ASSIGN_OR_RETURN(auto certs,
+                      txn->ListCertificates(vault, store::Deleted::kExclude, Probe(page)));
   CertificateListing out;
   out.next_offset = TrimProbe(certs, page);
   for (auto& cert : certs) {
     CertificateView view{std::move(cert), {}};
     if (!view.cert.current_version.empty()) {
-      CV_ASSIGN_OR_RETURN(auto v, txn->GetCertificateVersion(vault, view.cert.name,
-                                                             view.cert.current_version));
+      CV_ASSIGN_OR_RETURN(
+          auto v, txn->GetCertificateVersion(vault, view.cert.name, view.cert.current_version));
       if (v) view.version = std::move(*v);
     }
     if (view.version.version.empty() && !include_pending) continue;
@@ -359,8 +356,7 @@ Result<model::Certificate> VaultService::GetPolicy(std::string_view vault, std::
   return RequireLiveCertificate(*txn, vault, name);
 }
 
-Result<model::Certificate> VaultService::UpdatePolicy(std::string_view vault,
-                                                      std::string_view name,
+Result<model::Certificate> VaultService::UpdatePolicy(std::string_view vault, std::string_view name,
                                                       const PolicyFn& policy_fn) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
   CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
@@ -466,9 +462,9 @@ Result<CertificateView> VaultService::MergeCertificate(std::string_view vault,
   if (!pending || pending->request_id != op.request_id || pending->status != "inProgress") {
     return Fail(PendingNotFound(name));
   }
-  model::CertificateVersion v = NewVersion(cert, version, ders, std::move(wrapped),
-                                          ordered->front(), merged_attributes,
-                                          tags ? tags : std::optional<model::Tags>(op.tags), now);
+  model::CertificateVersion v =
+      NewVersion(cert, version, ders, std::move(wrapped), ordered->front(), merged_attributes,
+                 tags ? tags : std::optional<model::Tags>(op.tags), now);
   cert.current_version = version;
   cert.updated = now;
   pending->status = "completed";

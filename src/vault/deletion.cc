@@ -130,8 +130,7 @@ Status VaultService::PurgeCertificate(std::string_view vault, std::string_view n
   return Commit(*txn);
 }
 
-Result<std::string> VaultService::BackupCertificate(std::string_view vault,
-                                                    std::string_view name) {
+Result<std::string> VaultService::BackupCertificate(std::string_view vault, std::string_view name) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
   CV_ASSIGN_OR_RETURN(auto cert, txn->GetCertificate(vault, name));

@@ -27,9 +27,9 @@ std::string SecretValueAad(std::string_view vault, std::string_view name,
 }
 
 Error CertificateNotFound(std::string_view name) {
-  return Error::NotFound("CertificateNotFound",
-                         "A certificate with (name/id) " + std::string(name) +
-                             " was not found in this key vault.");
+  return Error::NotFound(
+      "CertificateNotFound",
+      "A certificate with (name/id) " + std::string(name) + " was not found in this key vault.");
 }
 
 Error DeletedCertificateNotFound(std::string_view name) {

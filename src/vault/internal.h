@@ -18,8 +18,7 @@ std::string Lower(std::string_view s);
 std::string CertKeyAad(std::string_view vault, std::string_view name, std::string_view version);
 std::string PendingKeyAad(std::string_view vault, std::string_view name,
                           std::string_view request_id);
-std::string SecretValueAad(std::string_view vault, std::string_view name,
-                           std::string_view version);
+std::string SecretValueAad(std::string_view vault, std::string_view name, std::string_view version);
 inline constexpr char kBackupAad[] = "certvault-backup-v1";
 
 Error CertificateNotFound(std::string_view name);

@@ -2,7 +2,6 @@
 // versions and is rendered from the certificate's key and chain (it is "managed").
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "crypto/encoding.h"
@@ -212,8 +211,7 @@ Result<SecretListing> VaultService::ListSecrets(std::string_view vault, store::P
 }
 
 Result<SecretListing> VaultService::ListSecretVersions(std::string_view vault,
-                                                       std::string_view name,
-                                                       store::Page page) {
+                                                       std::string_view name, store::Page page) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
   SecretListing out;
@@ -267,7 +265,8 @@ Result<SecretView> VaultService::DeleteSecret(std::string_view vault, std::strin
   CV_ASSIGN_OR_RETURN(auto v, txn->GetSecretVersion(vault, name, secret.current_version));
   CV_RETURN_IF_ERROR(txn->PutSecret(secret));
   CV_RETURN_IF_ERROR(Commit(*txn));
-  return v ? ViewOf(secret, *v) : SecretView{secret.name, "", "", "", {}, {}, false, secret.deleted};
+  return v ? ViewOf(secret, *v)
+           : SecretView{secret.name, "", "", "", {}, {}, false, secret.deleted};
 }
 
 Result<SecretView> VaultService::GetDeletedSecret(std::string_view vault, std::string_view name) {
@@ -336,9 +335,12 @@ Result<std::string> VaultService::BackupSecret(std::string_view vault, std::stri
     }
     if (page.size() < 100) break;
   }
-  json body = {{"format", "certvault-backup-1"},  {"kind", "secret"},
-               {"name", secret.name},             {"created", secret.created},
-               {"current_version", secret.current_version}, {"versions", versions}};
+  json body = {{"format", "certvault-backup-1"},
+               {"kind", "secret"},
+               {"name", secret.name},
+               {"created", secret.created},
+               {"current_version", secret.current_version},
+               {"versions", versions}};
   CV_ASSIGN_OR_RETURN(std::string sealed, kek_.Seal(body.dump(), kBackupAad));
   return crypto::Base64UrlEncode(sealed);
 }

@@ -6,15 +6,15 @@
 // to render a secret value for an exportable certificate. CPU-heavy work (key generation,
 // signing) happens outside write transactions. Thread-safe.
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"

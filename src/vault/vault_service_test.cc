@@ -76,8 +76,8 @@ TEST_F(VaultServiceTest, UnknownIssuerMergeChecksTheKeyAndKeepsThePending) {
   ca_spec.subject = "CN=Test CA";
   ca_spec.is_ca = true;
   ca_spec.key_usage = {"keyCertSign"};
-  auto ca = *crypto::IssueCertificate({ca_spec, ca_key.Public(), 0, 1900000000}, std::nullopt,
-                                      ca_key);
+  auto ca =
+      *crypto::IssueCertificate({ca_spec, ca_key.Public(), 0, 1900000000}, std::nullopt, ca_key);
 
   // A certificate for some other key is refused and the operation survives.
   auto stranger = *crypto::PrivateKey::Generate({crypto::KeyKind::kEc, 0, "P-256"});
@@ -112,10 +112,10 @@ TEST_F(VaultServiceTest, ImportPemAndPfxAndRejectGarbage) {
                                              nullptr, {}, std::nullopt);
   ASSERT_FALSE(wrong_pw);
   EXPECT_FALSE(service_.GetCertificate("default", "pfx", ""));  // nothing changed
-  ASSERT_TRUE(service_.ImportCertificate("default", "pfx", crypto::Base64Encode(pfx), "pw",
-                                         nullptr, {}, std::nullopt));
-  EXPECT_FALSE(service_.ImportCertificate("default", "bad", "-----BEGIN CERTIFICATE-----\nxx\n",
-                                          "", nullptr, {}, std::nullopt));
+  ASSERT_TRUE(service_.ImportCertificate("default", "pfx", crypto::Base64Encode(pfx), "pw", nullptr,
+                                         {}, std::nullopt));
+  EXPECT_FALSE(service_.ImportCertificate("default", "bad", "-----BEGIN CERTIFICATE-----\nxx\n", "",
+                                          nullptr, {}, std::nullopt));
   EXPECT_FALSE(service_.ImportCertificate("default", "bad", "!!!", "", nullptr, {}, std::nullopt));
   EXPECT_FALSE(service_.GetCertificate("default", "bad", ""));
 }

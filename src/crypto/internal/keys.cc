@@ -1,11 +1,9 @@
 #include "crypto/internal/keys.h"
 
-#include <openssl/objects.h>
-
-#include <openssl/err.h>
-
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
 
 namespace certvault::crypto::internal {

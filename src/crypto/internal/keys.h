@@ -36,5 +36,4 @@ Result<EvpPkeyPtr> DecodePrivateKeyBlock(std::string_view label, std::string_vie
 // SHA-512 for P-521.
 const EVP_MD* DigestForKey(EVP_PKEY* pkey);
 
-
 }  // namespace certvault::crypto::internal

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -40,15 +40,15 @@ class Shared {
   static constexpr int kMaxBatch = 64;
   std::atomic<int> queued_writers{0};  // threads waiting for writer_mu
   // Under writer_mu:
-  uint64_t open_batch = 0;   // id of the batch now open, 0 if none
-  int batch_commits = 0;     // released savepoints in the open batch
+  uint64_t open_batch = 0;      // id of the batch now open, 0 if none
+  int batch_commits = 0;        // released savepoints in the open batch
   bool batch_poisoned = false;  // a savepoint could not be rolled back: the batch must fail
   uint64_t next_batch = 1;
   // Under batch_mu:
   std::mutex batch_mu;
   std::condition_variable batch_done;
-  uint64_t finished_batch = 0;                 // batches finish in order
-  std::map<uint64_t, Error> failed_batches;    // recent failures, for the waiters
+  uint64_t finished_batch = 0;               // batches finish in order
+  std::map<uint64_t, Error> failed_batches;  // recent failures, for the waiters
 
   // REQUIRES: writer_mu held. Ends the open batch: COMMIT if any transaction committed into it,
   // otherwise ROLLBACK; then wakes the waiters.
