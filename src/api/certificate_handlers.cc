@@ -187,9 +187,7 @@ Result<HttpResponse> RecoverCertificate(Services& s, RequestContext& ctx, const 
 
 Result<HttpResponse> PurgeCertificate(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_RETURN_IF_ERROR(s.vault.PurgeCertificate(ctx.vault, Name(ctx)));
-  HttpResponse r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 Result<HttpResponse> BackupCertificate(Services& s, RequestContext& ctx, const HttpRequest& req) {
@@ -199,9 +197,8 @@ Result<HttpResponse> BackupCertificate(Services& s, RequestContext& ctx, const H
 
 Result<HttpResponse> RestoreCertificate(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(json body, JsonBody(req));
-  CV_ASSIGN_OR_RETURN(auto value, OptionalString(body, "value"));
-  if (!value) return Fail(Error::BadParameter("'value' is required"));
-  CV_ASSIGN_OR_RETURN(auto view, s.vault.RestoreCertificate(ctx.vault, *value));
+  CV_ASSIGN_OR_RETURN(std::string value, RequiredValue(body));
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.RestoreCertificate(ctx.vault, value));
   return Json(200, RenderCertificateBundle(ctx.base_url, view, true));
 }
 

@@ -99,4 +99,16 @@ HttpResponse Json(int status, const json& body) {
   return r;
 }
 
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+Result<std::string> RequiredValue(const json& body) {
+  CV_ASSIGN_OR_RETURN(auto value, OptionalString(body, "value"));
+  if (!value) return Fail(Error::BadParameter("'value' is required"));
+  return *value;
+}
+
 }  // namespace certvault::api

@@ -34,5 +34,8 @@ nlohmann::json PageBody(const RequestContext& ctx, const HttpRequest& request, n
 Status CheckName(const std::string& name, const char* what);
 
 HttpResponse Json(int status, const nlohmann::json& body);
+HttpResponse NoContent();  // 204
+// body["value"] as a required string (backup blobs, restore).
+Result<std::string> RequiredValue(const nlohmann::json& body);
 
 }  // namespace certvault::api

@@ -90,9 +90,7 @@ Result<HttpResponse> RecoverSecret(Services& s, RequestContext& ctx, const HttpR
 
 Result<HttpResponse> PurgeSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_RETURN_IF_ERROR(s.vault.PurgeSecret(ctx.vault, Name(ctx)));
-  HttpResponse r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 Result<HttpResponse> BackupSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
@@ -102,9 +100,8 @@ Result<HttpResponse> BackupSecret(Services& s, RequestContext& ctx, const HttpRe
 
 Result<HttpResponse> RestoreSecret(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(json body, JsonBody(req));
-  CV_ASSIGN_OR_RETURN(auto value, OptionalString(body, "value"));
-  if (!value) return Fail(Error::BadParameter("'value' is required"));
-  CV_ASSIGN_OR_RETURN(auto view, s.vault.RestoreSecret(ctx.vault, *value));
+  CV_ASSIGN_OR_RETURN(std::string value, RequiredValue(body));
+  CV_ASSIGN_OR_RETURN(auto view, s.vault.RestoreSecret(ctx.vault, value));
   return Json(200, RenderSecretBundle(ctx.base_url, view, false));
 }
 

@@ -378,45 +378,47 @@ Error PendingNotFound(std::string_view name) {
   return Error::NotFound("PendingCertificateNotFound",
                          "Pending certificate not found: " + std::string(name));
 }
+
+// The pending operation of a live certificate.
+Result<model::PendingOperation> RequirePending(store::Transaction& txn, std::string_view vault,
+                                               std::string_view name) {
+  CV_RETURN_IF_ERROR(RequireLiveCertificate(txn, vault, name));
+  CV_ASSIGN_OR_RETURN(auto op, txn.GetPendingOperation(vault, name));
+  if (!op) return Fail(PendingNotFound(name));
+  return *op;
+}
 }  // namespace
 
 Result<model::PendingOperation> VaultService::GetPending(std::string_view vault,
                                                          std::string_view name) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
-  CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
-  CV_ASSIGN_OR_RETURN(auto op, txn->GetPendingOperation(vault, name));
-  if (!op) return Fail(PendingNotFound(name));
-  return *op;
+  return RequirePending(*txn, vault, name);
 }
 
 Result<model::PendingOperation> VaultService::CancelPending(std::string_view vault,
                                                             std::string_view name) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
-  CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
-  CV_ASSIGN_OR_RETURN(auto op, txn->GetPendingOperation(vault, name));
-  if (!op) return Fail(PendingNotFound(name));
-  if (op->status == "inProgress") {
-    op->cancellation_requested = true;
-    op->status = "cancelled";
-    op->status_details = "The operation was cancelled by the user.";
-    op->wrapped_key.clear();  // the pending key will never be used
-    op->updated = clock_.NowUnix();
-    CV_RETURN_IF_ERROR(txn->PutPendingOperation(*op));
+  CV_ASSIGN_OR_RETURN(auto op, RequirePending(*txn, vault, name));
+  if (op.status == "inProgress") {
+    op.cancellation_requested = true;
+    op.status = "cancelled";
+    op.status_details = "The operation was cancelled by the user.";
+    op.wrapped_key.clear();  // the pending key will never be used
+    op.updated = clock_.NowUnix();
+    CV_RETURN_IF_ERROR(txn->PutPendingOperation(op));
     CV_RETURN_IF_ERROR(Commit(*txn));
   }
-  return *op;
+  return op;
 }
 
 Result<model::PendingOperation> VaultService::DeletePending(std::string_view vault,
                                                             std::string_view name) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
-  CV_ASSIGN_OR_RETURN(auto cert, RequireLiveCertificate(*txn, vault, name));
-  CV_ASSIGN_OR_RETURN(auto op, txn->GetPendingOperation(vault, name));
-  if (!op) return Fail(PendingNotFound(name));
+  CV_ASSIGN_OR_RETURN(auto op, RequirePending(*txn, vault, name));
   // A certificate that never got a version stays, as in Key Vault, until it is deleted.
   CV_RETURN_IF_ERROR(txn->DeletePendingOperation(vault, name));
   CV_RETURN_IF_ERROR(Commit(*txn));
-  return *op;
+  return op;
 }
 
 Result<CertificateView> VaultService::MergeCertificate(std::string_view vault,
