@@ -332,7 +332,9 @@ class BeastServer final : public HttpsServer {
 Result<std::unique_ptr<HttpsServer>> HttpsServer::Start(const Api& api, HttpsOptions options) {
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   const int io = options.io_threads > 0 ? options.io_threads : cores;
-  const int workers = options.worker_threads > 0 ? options.worker_threads : 2 * cores;
+  // Writers spend much of their time waiting for the group commit's fsync; more threads than
+  // cores let more of them join one batch.
+  const int workers = options.worker_threads > 0 ? options.worker_threads : 8 * cores;
   auto server = std::make_unique<BeastServer>(api, io, workers);
   CV_RETURN_IF_ERROR(server->Init(options));
   return std::unique_ptr<HttpsServer>(std::move(server));

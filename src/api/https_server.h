@@ -29,7 +29,7 @@ struct HttpsOptions {
   // Answers are cached until the default certificate is reloaded.
   std::function<std::optional<TlsCertificate>(const std::string& server_name)> sni_certificate;
   int io_threads = 0;      // 0: one per core
-  int worker_threads = 0;  // 0: two per core
+  int worker_threads = 0;  // 0: eight per core
 };
 
 class HttpsServer {

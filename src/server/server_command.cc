@@ -227,7 +227,7 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--io-threads", options->io_threads, "I/O threads (0: one per core)")
       ->envname("CERTVAULT_IO_THREADS");
   cmd->add_option("--worker-threads", options->worker_threads,
-                  "Threads for key generation and writes (0: two per core)")
+                  "Threads for key generation and writes (0: eight per core)")
       ->envname("CERTVAULT_WORKER_THREADS");
   auto config = std::make_shared<std::string>();
   cmd->add_option(
