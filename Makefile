@@ -3,9 +3,9 @@ BUILD_DIR ?= build
 DATA_DIR ?= data
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps run test bench format clean
+.PHONY: all build binary deps run test bench format clean
 
-all: build
+all: binary
 
 deps:
 	@scripts/install-deps.sh
@@ -16,13 +16,17 @@ $(BUILD_DIR)/build.ninja:
 build: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: deps build
+# Only the binary: tests and fuzzers are built by `make test`.
+binary: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target certvault
+
+run: deps binary
 	$(BUILD_DIR)/certvault server --data-dir $(DATA_DIR)
 
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-bench: build
+bench: binary
 	@scripts/install-deps.sh --bench
 	bench/run-all.sh
 
