@@ -16,15 +16,6 @@ namespace certvault::api {
 
 namespace {
 
-std::string HostWithoutPort(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {  // [::1]:8443
-    const size_t end = host.find(']');
-    return std::string(host.substr(1, end == std::string_view::npos ? host.size() : end - 1));
-  }
-  const size_t colon = host.find(':');
-  return std::string(host.substr(0, colon));
-}
-
 bool IsIpLiteral(const std::string& host) {
   unsigned char buf[16];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -64,7 +55,7 @@ Api::Api(vault::VaultService& vault, auth::TokenService& tokens, ApiOptions opti
       router_(BuildRouter(services_)) {}
 
 Result<std::string> Api::VaultForHost(std::string_view host_header) const {
-  const std::string host = Lower(HostWithoutPort(host_header));
+  const std::string host = Lower(SplitHostHeader(host_header).host);
   if (host.empty() || host == options_.dns_suffix || IsIpLiteral(host))
     return std::string("default");
   const std::string suffix = "." + options_.dns_suffix;
@@ -87,13 +78,8 @@ HttpResponse Api::ErrorResponse(const Error& error) const {
 
 HttpResponse Api::Challenge(const HttpRequest& request, const Error& error) const {
   HttpResponse r = ErrorResponse(error);
-  const std::string host(request.Header("host"));
-  std::string port;
-  if (const size_t colon = host.rfind(':');
-      colon != std::string::npos && host.find(']', colon) == std::string::npos) {
-    port = host.substr(colon);
-  }
-  const std::string authority = "https://" + options_.dns_suffix + port + "/certvault";
+  const std::string authority = "https://" + options_.dns_suffix +
+                                SplitHostHeader(request.Header("host")).port + "/certvault";
   r.headers.emplace_back("WWW-Authenticate", "Bearer authorization=\"" + authority +
                                                  "\", resource=\"https://" + options_.dns_suffix +
                                                  "\"");

@@ -81,10 +81,9 @@ Result<HttpResponse> ListCertificateVersions(Services& s, RequestContext& ctx,
                                              const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(auto page, DecodePage(req));
   CV_ASSIGN_OR_RETURN(auto listing, s.vault.ListCertificateVersions(ctx.vault, Name(ctx), page));
-  CV_ASSIGN_OR_RETURN(auto cert, s.vault.GetPolicy(ctx.vault, Name(ctx)));
   json items = json::array();
   for (const auto& v : listing.items) {
-    items.push_back(RenderCertificateItem(ctx.base_url, cert, v, true));
+    items.push_back(RenderCertificateItem(ctx.base_url, listing.cert, v, true));
   }
   return Json(200, PageBody(ctx, req, std::move(items), listing.next_offset, page.limit));
 }

@@ -16,6 +16,17 @@ std::string_view HttpRequest::Query(const std::string& key) const {
   return it == query.end() ? std::string_view() : std::string_view(it->second);
 }
 
+HostAndPort SplitHostHeader(std::string_view h) {
+  if (!h.empty() && h.front() == '[') {  // [::1]:8443
+    const size_t end = h.find(']');
+    if (end == std::string_view::npos) return {std::string(h.substr(1)), ""};
+    return {std::string(h.substr(1, end - 1)), std::string(h.substr(end + 1))};
+  }
+  const size_t colon = h.find(':');
+  if (colon == std::string_view::npos) return {std::string(h), ""};
+  return {std::string(h.substr(0, colon)), std::string(h.substr(colon))};
+}
+
 std::string PercentDecode(std::string_view s, bool plus_as_space, bool* ok) {
   std::string out;
   out.reserve(s.size());

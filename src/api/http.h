@@ -30,6 +30,14 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A Host header value split: "[::1]:8443" gives host "::1" and port ":8443"; without a port,
+// port is empty.
+struct HostAndPort {
+  std::string host;
+  std::string port;  // with its colon, or empty
+};
+HostAndPort SplitHostHeader(std::string_view host_header);
+
 // Splits "a/b?x=1&y=%20" into a decoded path and query map. Returns false for malformed
 // percent-encoding.
 bool ParseTarget(std::string_view target, std::string& path,

@@ -14,11 +14,9 @@ namespace {
 // "https://{vault}.{suffix}:{port}" from the base URL the caller used, e.g. https://localhost:8443.
 std::string VaultUrl(const RequestContext& ctx, const std::string& suffix,
                      const std::string& vault) {
-  std::string rest = ctx.base_url.substr(std::string("https://").size());
-  const size_t colon = rest.rfind(':');
-  const std::string port = colon != std::string::npos && rest.find(']', colon) == std::string::npos
-                               ? rest.substr(colon)
-                               : "";
+  const std::string port =
+      SplitHostHeader(std::string_view(ctx.base_url).substr(std::string_view("https://").size()))
+          .port;
   return "https://" + vault + "." + suffix + port;
 }
 

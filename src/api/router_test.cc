@@ -49,5 +49,14 @@ TEST(Http, ParsesTargetsAndForms) {
   EXPECT_EQ(form["client_secret"], "a+b c");
 }
 
+TEST(Http, SplitsHostHeaders) {
+  EXPECT_EQ(SplitHostHeader("default.localhost:8443").host, "default.localhost");
+  EXPECT_EQ(SplitHostHeader("default.localhost:8443").port, ":8443");
+  EXPECT_EQ(SplitHostHeader("localhost").port, "");
+  EXPECT_EQ(SplitHostHeader("[::1]:8443").host, "::1");
+  EXPECT_EQ(SplitHostHeader("[::1]:8443").port, ":8443");
+  EXPECT_EQ(SplitHostHeader("[::1]").port, "");
+}
+
 }  // namespace
 }  // namespace certvault::api

@@ -41,6 +41,31 @@ Status RequireNameFreeOfSecret(store::Transaction& txn, std::string_view vault,
   return Ok();
 }
 
+// The certificate a new version goes into, with `policy` set on it: the live certificate of that
+// name, or a new record. Fails if a deleted certificate or a secret holds the name.
+Result<model::Certificate> CertificateForNewVersion(store::Transaction& txn, std::string_view vault,
+                                                    std::string_view name,
+                                                    model::CertificatePolicy policy, int64_t now) {
+  CV_ASSIGN_OR_RETURN(auto v, txn.GetVault(vault));
+  if (!v) return Fail(VaultNotFound(vault));
+  CV_ASSIGN_OR_RETURN(auto existing, txn.GetCertificate(vault, name));
+  model::Certificate cert;
+  if (existing) {
+    if (existing->deleted) return Fail(DeletedNameConflict(name));
+    cert = std::move(*existing);
+  } else {
+    CV_RETURN_IF_ERROR(RequireNameFreeOfSecret(txn, vault, name));
+    cert.vault = v->name;
+    cert.name = std::string(name);
+    cert.created = now;
+  }
+  if (policy.attributes.created == 0) policy.attributes.created = now;
+  policy.attributes.updated = now;
+  cert.policy = std::move(policy);
+  cert.updated = now;
+  return cert;
+}
+
 // Key Vault's usages when the policy names none: a TLS server and client certificate.
 void ApplyUsageDefaults(model::CertificatePolicy& policy) {
   if (policy.x509.key_usage.empty()) {
@@ -144,25 +169,14 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
   ApplyAttributes(attributes, op.attributes);
   if (tags) op.tags = *tags;
 
-  std::string version_id;
-  model::CertificateVersion version;
+  std::optional<crypto::Certificate> issued;  // Self: the certificate, issued at once
+  const std::string version_id = crypto::NewId();
+  std::string wrapped_key;
   if (self_signed) {
     crypto::IssueRequest request{cert_spec, key->Public(), now, now + validity};
-    CV_ASSIGN_OR_RETURN(auto issued, crypto::IssueCertificate(request, std::nullopt, *key));
-    version_id = crypto::NewId();
-    version.version = version_id;
-    version.cer = issued.ToDer();
-    CV_ASSIGN_OR_RETURN(version.wrapped_key,
+    CV_ASSIGN_OR_RETURN(issued, crypto::IssueCertificate(request, std::nullopt, *key));
+    CV_ASSIGN_OR_RETURN(wrapped_key,
                         kek_.Seal(key->ToPkcs8Der(), CertKeyAad(vault, name, version_id)));
-    version.content_type = policy.content_type;
-    version.exportable = policy.key.exportable;
-    version.attributes.enabled = policy.attributes.enabled;
-    ApplyAttributes(attributes, version.attributes);
-    version.attributes.nbf = issued.NotBefore();
-    version.attributes.exp = issued.NotAfter();
-    version.attributes.created = now;
-    version.attributes.updated = now;
-    if (tags) version.tags = *tags;
     op.status = "completed";
     op.target_version = version_id;
   } else {
@@ -175,34 +189,18 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
 
   // 2. Commit, re-checking what the read saw: the lock makes the check and the write atomic.
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
-  CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
-  CV_ASSIGN_OR_RETURN(auto existing, txn->GetCertificate(vault, name));
-  model::Certificate cert;
-  if (existing) {
-    if (existing->deleted) return Fail(DeletedNameConflict(name));
-    cert = *existing;
-    CV_ASSIGN_OR_RETURN(auto pending, txn->GetPendingOperation(vault, name));
-    if (pending && pending->status == "inProgress") {
-      return Fail(Error::Conflict("Pending operation for certificate " + std::string(name) +
-                                  " already exists; merge, cancel or delete it first"));
-    }
-  } else {
-    CV_RETURN_IF_ERROR(RequireNameFreeOfSecret(*txn, vault, name));
-    CV_ASSIGN_OR_RETURN(auto v, txn->GetVault(vault));
-    cert.vault = v->name;
-    cert.name = std::string(name);
-    cert.created = now;
+  CV_ASSIGN_OR_RETURN(auto cert, CertificateForNewVersion(*txn, vault, name, policy, now));
+  CV_ASSIGN_OR_RETURN(auto pending, txn->GetPendingOperation(vault, name));
+  if (pending && pending->status == "inProgress") {
+    return Fail(Error::Conflict("Pending operation for certificate " + std::string(name) +
+                                " already exists; merge, cancel or delete it first"));
   }
-  policy.attributes.updated = now;
-  if (policy.attributes.created == 0) policy.attributes.created = now;
-  cert.policy = policy;
-  cert.updated = now;
   op.vault = cert.vault;
   op.name = cert.name;
-  if (self_signed) {
-    version.vault = cert.vault;
-    version.name = cert.name;
-    CV_RETURN_IF_ERROR(txn->PutCertificateVersion(version));
+  if (issued) {
+    CV_RETURN_IF_ERROR(txn->PutCertificateVersion(NewVersion(cert, version_id, {issued->ToDer()},
+                                                             std::move(wrapped_key), *issued,
+                                                             attributes, tags, now)));
     cert.current_version = version_id;
   }
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
@@ -252,23 +250,7 @@ Result<CertificateView> VaultService::ImportCertificate(
   const int64_t now = clock_.NowUnix();
 
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
-  CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
-  CV_ASSIGN_OR_RETURN(auto existing, txn->GetCertificate(vault, name));
-  model::Certificate cert;
-  if (existing) {
-    if (existing->deleted) return Fail(DeletedNameConflict(name));
-    cert = *existing;
-  } else {
-    CV_RETURN_IF_ERROR(RequireNameFreeOfSecret(*txn, vault, name));
-    CV_ASSIGN_OR_RETURN(auto v, txn->GetVault(vault));
-    cert.vault = v->name;
-    cert.name = std::string(name);
-    cert.created = now;
-    policy.attributes.created = now;
-  }
-  policy.attributes.updated = now;
-  cert.policy = policy;
-  cert.updated = now;
+  CV_ASSIGN_OR_RETURN(auto cert, CertificateForNewVersion(*txn, vault, name, policy, now));
   cert.current_version = version;
   model::CertificateVersion v =
       NewVersion(cert, version, ders, std::move(wrapped), certs.front(), attributes, tags, now);
@@ -318,6 +300,7 @@ Result<VersionListing> VaultService::ListCertificateVersions(std::string_view va
   CV_ASSIGN_OR_RETURN(auto versions, txn->ListCertificateVersions(vault, name, Probe(page)));
   VersionListing out;
   out.next_offset = TrimProbe(versions, page);
+  out.cert = std::move(cert);
   out.items = std::move(versions);
   return out;
 }

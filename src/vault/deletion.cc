@@ -5,6 +5,7 @@
 #include "common/names.h"
 #include "crypto/encoding.h"
 #include "model/codec.h"
+#include "vault/backup.h"
 #include "vault/internal.h"
 #include "vault/vault_service.h"
 
@@ -32,45 +33,6 @@ Result<model::Certificate> RequireDeletedCertificate(store::Transaction& txn,
   CV_ASSIGN_OR_RETURN(auto cert, txn.GetCertificate(vault, name));
   if (!cert || !cert->deleted) return Fail(DeletedCertificateNotFound(name));
   return *cert;
-}
-
-constexpr char kBackupFormat[] = "certvault-backup-1";
-
-// A backup is the object's records as JSON, keys in the clear inside, sealed as a whole by the
-// KEK. It restores only on a server holding the same KEK, as Key Vault backups restore only
-// within the same security domain.
-Result<std::string> SealBackup(const keys::KeyProtector& kek, const json& body) {
-  CV_ASSIGN_OR_RETURN(std::string sealed, kek.Seal(body.dump(), kBackupAad));
-  return crypto::Base64UrlEncode(sealed);
-}
-
-Result<json> OpenBackup(const keys::KeyProtector& kek, std::string_view blob,
-                        std::string_view kind) {
-  auto bad = [] {
-    return Fail(Error::BadParameter("the backup blob is malformed or was made by another server"));
-  };
-  auto sealed = crypto::Base64UrlDecode(blob);
-  if (!sealed || sealed->empty()) return bad();
-  auto plain = kek.Open(*sealed, kBackupAad);
-  if (!plain) return bad();
-  json body = json::parse(*plain, nullptr, false);
-  if (!body.is_object() || body.value("format", "") != kBackupFormat ||
-      body.value("kind", "") != kind) {
-    return bad();
-  }
-  return body;
-}
-
-json AttributesJson(const model::Attributes& a) { return model::AttributesToJson(a); }
-
-model::Attributes AttributesFrom(const json& j) {
-  model::Attributes a;
-  a.enabled = j.value("enabled", true);
-  if (j.contains("nbf")) a.nbf = j["nbf"].get<int64_t>();
-  if (j.contains("exp")) a.exp = j["exp"].get<int64_t>();
-  a.created = j.value("created", int64_t{0});
-  a.updated = j.value("updated", int64_t{0});
-  return a;
 }
 
 }  // namespace
@@ -151,19 +113,17 @@ Result<std::string> VaultService::BackupCertificate(std::string_view vault, std:
                           {"key", crypto::Base64Encode(key)},
                           {"content_type", v.content_type},
                           {"exportable", v.exportable},
-                          {"attributes", AttributesJson(v.attributes)},
+                          {"attributes", model::AttributesToJson(v.attributes)},
                           {"tags", model::TagsToJson(v.tags)}});
     }
     if (page.size() < 100) break;
   }
-  json body = {{"format", kBackupFormat},
-               {"kind", "certificate"},
-               {"name", cert->name},
+  json body = {{"name", cert->name},
                {"created", cert->created},
                {"current_version", cert->current_version},
                {"policy", model::PolicyToJson(cert->policy)},
                {"versions", versions}};
-  return SealBackup(kek_, body);
+  return SealBackup(kek_, std::move(body), "certificate");
 }
 
 Result<CertificateView> VaultService::RestoreCertificate(std::string_view vault,
@@ -175,7 +135,7 @@ Result<CertificateView> VaultService::RestoreCertificate(std::string_view vault,
   cert.current_version = body.value("current_version", "");
   CV_RETURN_IF_ERROR(model::MergePolicyFromJson(body["policy"], cert.policy));
   if (body["policy"].contains("attributes")) {
-    cert.policy.attributes = AttributesFrom(body["policy"]["attributes"]);
+    cert.policy.attributes = BackupAttributes(body["policy"]["attributes"]);
   }
   std::vector<model::CertificateVersion> versions;
   for (const auto& item : body["versions"]) {
@@ -193,7 +153,7 @@ Result<CertificateView> VaultService::RestoreCertificate(std::string_view vault,
     }
     v.content_type = item.value("content_type", "");
     v.exportable = item.value("exportable", true);
-    v.attributes = AttributesFrom(item["attributes"]);
+    v.attributes = BackupAttributes(item["attributes"]);
     CV_ASSIGN_OR_RETURN(v.tags, model::TagsFromJson(item["tags"]));
     versions.push_back(std::move(v));
   }

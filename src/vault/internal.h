@@ -19,7 +19,6 @@ std::string CertKeyAad(std::string_view vault, std::string_view name, std::strin
 std::string PendingKeyAad(std::string_view vault, std::string_view name,
                           std::string_view request_id);
 std::string SecretValueAad(std::string_view vault, std::string_view name, std::string_view version);
-inline constexpr char kBackupAad[] = "certvault-backup-v1";
 
 Error CertificateNotFound(std::string_view name);
 Error DeletedCertificateNotFound(std::string_view name);

@@ -6,6 +6,7 @@
 
 #include "crypto/encoding.h"
 #include "model/codec.h"
+#include "vault/backup.h"
 #include "vault/internal.h"
 #include "vault/vault_service.h"
 
@@ -47,7 +48,7 @@ Error ManagedSecretConflict(std::string_view name) {
                          "operations instead");
 }
 
-Status CheckReadable(const model::Attributes& a, int64_t now, std::string_view name) {
+Status CheckReadable(const model::Attributes& a, int64_t now) {
   if (!a.enabled) {
     return Fail(Error(ErrorKind::kForbidden, "Forbidden",
                       "Operation get is not allowed on a disabled secret.")
@@ -139,7 +140,7 @@ Result<SecretView> VaultService::GetSecret(std::string_view vault, std::string_v
   }
   if (cached && cached->generation == generation) {
     // Readability depends on the time, so it is checked on every read.
-    CV_RETURN_IF_ERROR(CheckReadable(cached->view.attributes, clock_.NowUnix(), name));
+    CV_RETURN_IF_ERROR(CheckReadable(cached->view.attributes, clock_.NowUnix()));
     return cached->view;
   }
   CV_ASSIGN_OR_RETURN(SecretView view, ReadSecret(vault, name, version));
@@ -161,7 +162,7 @@ Result<SecretView> VaultService::ReadSecret(std::string_view vault, std::string_
     const std::string wanted = version.empty() ? secret->current_version : std::string(version);
     CV_ASSIGN_OR_RETURN(auto v, txn->GetSecretVersion(vault, name, wanted));
     if (!v) return Fail(SecretNotFound(std::string(name) + "/" + wanted));
-    CV_RETURN_IF_ERROR(CheckReadable(v->attributes, now, name));
+    CV_RETURN_IF_ERROR(CheckReadable(v->attributes, now));
     SecretView view = ViewOf(*secret, *v);
     CV_ASSIGN_OR_RETURN(view.value,
                         kek_.Open(v->wrapped_value, SecretValueAad(vault, name, v->version)));
@@ -173,7 +174,7 @@ Result<SecretView> VaultService::ReadSecret(std::string_view vault, std::string_
   if (wanted.empty()) return Fail(SecretNotFound(name));
   CV_ASSIGN_OR_RETURN(auto v, txn->GetCertificateVersion(vault, name, wanted));
   if (!v) return Fail(SecretNotFound(std::string(name) + "/" + wanted));
-  CV_RETURN_IF_ERROR(CheckReadable(v->attributes, now, name));
+  CV_RETURN_IF_ERROR(CheckReadable(v->attributes, now));
   SecretView view = ViewOf(*cert, *v);
   CV_ASSIGN_OR_RETURN(view.value, RenderCertificateSecret(*v));
   return view;
@@ -335,26 +336,15 @@ Result<std::string> VaultService::BackupSecret(std::string_view vault, std::stri
     }
     if (page.size() < 100) break;
   }
-  json body = {{"format", "certvault-backup-1"},
-               {"kind", "secret"},
-               {"name", secret.name},
+  json body = {{"name", secret.name},
                {"created", secret.created},
                {"current_version", secret.current_version},
                {"versions", versions}};
-  CV_ASSIGN_OR_RETURN(std::string sealed, kek_.Seal(body.dump(), kBackupAad));
-  return crypto::Base64UrlEncode(sealed);
+  return SealBackup(kek_, std::move(body), "secret");
 }
 
 Result<SecretView> VaultService::RestoreSecret(std::string_view vault, std::string_view blob) {
-  auto bad = [] {
-    return Fail(Error::BadParameter("the backup blob is malformed or was made by another server"));
-  };
-  auto sealed = crypto::Base64UrlDecode(blob);
-  if (!sealed || sealed->empty()) return bad();
-  auto plain = kek_.Open(*sealed, kBackupAad);
-  if (!plain) return bad();
-  json body = json::parse(*plain, nullptr, false);
-  if (!body.is_object() || body.value("kind", "") != "secret") return bad();
+  CV_ASSIGN_OR_RETURN(json body, OpenBackup(kek_, blob, "secret"));
   model::Secret secret;
   secret.name = body.value("name", "");
   secret.created = body.value("created", int64_t{0});
@@ -368,12 +358,7 @@ Result<SecretView> VaultService::RestoreSecret(std::string_view vault, std::stri
     CV_ASSIGN_OR_RETURN(v.wrapped_value,
                         kek_.Seal(value, SecretValueAad(vault, secret.name, v.version)));
     v.content_type = item.value("content_type", "");
-    const json& a = item["attributes"];
-    v.attributes.enabled = a.value("enabled", true);
-    if (a.contains("nbf")) v.attributes.nbf = a["nbf"].get<int64_t>();
-    if (a.contains("exp")) v.attributes.exp = a["exp"].get<int64_t>();
-    v.attributes.created = a.value("created", int64_t{0});
-    v.attributes.updated = a.value("updated", int64_t{0});
+    v.attributes = BackupAttributes(item["attributes"]);
     CV_ASSIGN_OR_RETURN(v.tags, model::TagsFromJson(item["tags"]));
     versions.push_back(std::move(v));
   }

@@ -48,6 +48,7 @@ struct CertificateListing : Listing {
   std::vector<CertificateView> items;
 };
 struct VersionListing : Listing {
+  model::Certificate cert;
   std::vector<model::CertificateVersion> items;
 };
 
