@@ -47,11 +47,43 @@ std::string NewRequestId() {
   return prefix + suffix;
 }
 
+// The audit record's object: "{collection}/{name}[/{version}]" for the route's captures.
+std::string ObjectOf(const Route* route, const std::map<std::string, std::string>& params) {
+  if (route == nullptr) return {};
+  std::vector<std::string_view> segments;
+  std::string_view pattern = route->pattern;
+  while (!pattern.empty()) {
+    pattern.remove_prefix(1);
+    const size_t slash = pattern.find('/');
+    segments.push_back(pattern.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    pattern.remove_prefix(slash);
+  }
+  auto param = [&](const char* key) -> std::string {
+    auto it = params.find(key);
+    return it == params.end() ? std::string() : it->second;
+  };
+  if (auto name = param("name"); !name.empty()) {
+    std::string object = std::string(segments.front()) + "/" + name;
+    if (auto version = param("version"); !version.empty()) object += "/" + version;
+    return object;
+  }
+  if (auto vault = param("vault"); !vault.empty()) return "vaults/" + vault;
+  if (auto id = param("id"); !id.empty() && segments.size() > 1) {
+    return std::string(segments[1]) + "/" + id;
+  }
+  return {};
+}
+
 }  // namespace
 
-Api::Api(vault::VaultService& vault, auth::TokenService& tokens, ApiOptions options)
+Api::Api(Services services, auth::Authorizer& authorizer, auth::AuditWriter& audit,
+         ApiOptions options)
     : options_(std::move(options)),
-      services_{vault, tokens, options_.dns_suffix, options_.vaults_changed},
+      services_(std::move(services)),
+      authorizer_(authorizer),
+      audit_(audit),
+      limiter_(options_.rate_limit, options_.rate_burst),
       router_(BuildRouter(services_)) {}
 
 Result<std::string> Api::VaultForHost(std::string_view host_header) const {
@@ -96,56 +128,125 @@ std::optional<HttpResponse> Api::BeforeBody(const HttpRequest& head) const {
   return std::nullopt;
 }
 
-HttpResponse Api::Handle(HttpRequest& request) const {
+HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& route) const {
+  const RouteMatch match = router_.Match(request.method, request.path);
+  route = match.route;
+  const Access access = match.route ? match.route->access : Access::kDataPlane;
+  if (!audit_.healthy()) {
+    return ErrorResponse(Error(ErrorKind::kUnavailable, "AuditUnavailable",
+                               "the audit trail cannot be written; requests are refused until "
+                               "it can"));
+  }
+  if (access != Access::kPublic) {
+    const std::string token = BearerToken(request.Header("authorization"));
+    if (token.empty()) {
+      return Challenge(request,
+                       Error::Unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
+    }
+    auto caller = services_.tokens.Verify(token);
+    if (!caller) return Challenge(request, caller.error());
+    ctx.caller = *caller;
+  }
+  if (access == Access::kDataPlane) {
+    auto vault = VaultForHost(request.Header("host"));
+    if (!vault) return ErrorResponse(vault.error());
+    ctx.vault = *vault;
+  }
+  const std::string& who =
+      ctx.caller.client_id.empty() ? request.remote_address : ctx.caller.client_id;
+  if (int64_t wait = limiter_.Acquire(who + "|" + ctx.vault); wait > 0) {
+    HttpResponse r =
+        ErrorResponse(Error(ErrorKind::kTooManyRequests, "Throttled",
+                            "too many requests from this caller to this vault; retry after " +
+                                std::to_string(wait) + " seconds"));
+    r.headers.emplace_back("Retry-After", std::to_string(wait));
+    return r;
+  }
+  if (!match.route) {
+    if (match.path_matched) {
+      return ErrorResponse(Error(ErrorKind::kMethodNotAllowed, "MethodNotAllowed",
+                                 "method " + request.method + " is not allowed here"));
+    }
+    return ErrorResponse(Error::NotFound("NotFound", "no operation at " + request.path));
+  }
+  ctx.params = match.params;
+  auto name = ctx.params.find("name");
+  if (name != ctx.params.end()) {
+    if (auto ok = ValidateObjectName(name->second, "object"); !ok) {
+      return ErrorResponse(ok.error());
+    }
+  }
+  if (access != Access::kPublic) {
+    const auth::Target target{match.route->operation, ctx.vault,
+                              name == ctx.params.end() ? std::string_view() : name->second};
+    if (auto allowed = authorizer_.Authorize(ctx.caller.client_id, target); !allowed) {
+      if (allowed.error().http_status() == 401) return Challenge(request, allowed.error());
+      return ErrorResponse(allowed.error());
+    }
+  }
+  try {
+    auto result = match.route->handler(ctx, request);
+    if (!result) return ErrorResponse(result.error());
+    return std::move(*result);
+  } catch (const std::exception& e) {
+    log::Error("handler " + match.route->operation + " threw: " + e.what());
+    return ErrorResponse(Error::Internal("internal error; request id " + ctx.request_id));
+  }
+}
+
+void Api::Handle(HttpRequest& request, Respond respond) const {
   RequestContext ctx;
   ctx.request_id = NewRequestId();
   ctx.base_url = "https://" + std::string(request.Header("host"));
-  const RouteMatch match = router_.Match(request.method, request.path);
-  const Access access = match.route ? match.route->access : Access::kDataPlane;
+  const Route* route = nullptr;
+  HttpResponse response = Run(request, ctx, route);
+  Audit(request, ctx, route, std::move(response), std::move(respond));
+}
 
-  HttpResponse response = [&]() -> HttpResponse {
-    if (access != Access::kPublic) {
-      const std::string token = BearerToken(request.Header("authorization"));
-      if (token.empty()) {
-        return Challenge(
-            request, Error::Unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
-      }
-      auto caller = services_.tokens.Verify(token);
-      if (!caller) return Challenge(request, caller.error());
-      ctx.caller = *caller;
-    }
-    if (access == Access::kDataPlane) {
-      auto vault = VaultForHost(request.Header("host"));
-      if (!vault) return ErrorResponse(vault.error());
-      ctx.vault = *vault;
-    }
-    if (!match.route) {
-      if (match.path_matched) {
-        return ErrorResponse(Error(ErrorKind::kMethodNotAllowed, "MethodNotAllowed",
-                                   "method " + request.method + " is not allowed here"));
-      }
-      return ErrorResponse(Error::NotFound("NotFound", "no operation at " + request.path));
-    }
-    ctx.params = match.params;
-    if (auto it = ctx.params.find("name"); it != ctx.params.end()) {
-      if (auto ok = ValidateObjectName(it->second, "object"); !ok) {
-        return ErrorResponse(ok.error());
-      }
-    }
-    try {
-      auto result = match.route->handler(ctx, request);
-      if (!result) return ErrorResponse(result.error());
-      return std::move(*result);
-    } catch (const std::exception& e) {
-      log::Error("handler " + match.route->operation + " threw: " + e.what());
-      return ErrorResponse(Error::Internal("internal error; request id " + ctx.request_id));
-    }
-  }();
+void Api::Answer(const HttpRequest& request, HttpResponse response, Respond respond) const {
+  RequestContext ctx;
+  ctx.request_id = NewRequestId();
+  const RouteMatch match = router_.Match(request.method, request.path);
+  if (!match.route || match.route->access == Access::kDataPlane) {
+    if (auto vault = VaultForHost(request.Header("host"))) ctx.vault = *vault;
+  }
+  ctx.params = match.params;
+  Audit(request, ctx, match.route, std::move(response), std::move(respond));
+}
+
+void Api::Audit(const HttpRequest& request, const RequestContext& ctx, const Route* route,
+                HttpResponse response, Respond respond) const {
   response.headers.emplace_back("x-ms-request-id", ctx.request_id);
   if (auto client_id = request.Header("x-ms-client-request-id"); !client_id.empty()) {
     response.headers.emplace_back("x-ms-client-request-id", std::string(client_id));
   }
-  return response;
+  model::AuditRecord record;
+  record.time_ms = request.received_unix_ms;
+  record.request_id = ctx.request_id;
+  record.principal = ctx.caller.client_id;
+  record.source = request.remote_address;
+  record.vault = ctx.vault;
+  record.operation = route ? route->operation : "unknown";
+  record.object = ctx.object.empty() ? ObjectOf(route, ctx.params) : ctx.object;
+  record.status = response.status;
+  record.outcome = model::AuditOutcome(response.status);
+  record.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - request.received)
+                           .count();
+  audit_.Record(std::move(record), [this, response = std::move(response),
+                                    respond = std::move(respond)](Status written) mutable {
+    if (!written) {
+      log::Error("request refused: its audit record was not written: " + written.error().message());
+      HttpResponse refused =
+          ErrorResponse(Error(ErrorKind::kUnavailable, "AuditUnavailable",
+                              "the request could not be audited, so its result is withheld"));
+      for (auto& header : response.headers) {
+        if (header.first.starts_with("x-ms-")) refused.headers.push_back(header);
+      }
+      response = std::move(refused);
+    }
+    respond(std::move(response));
+  });
 }
 
 }  // namespace certvault::api

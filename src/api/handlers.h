@@ -7,8 +7,10 @@
 
 #include "api/http.h"
 #include "api/router.h"
+#include "auth/identity_service.h"
 #include "auth/token_service.h"
 #include "common/result.h"
+#include "store/audit_store.h"
 #include "vault/vault_service.h"
 
 namespace certvault::api {
@@ -16,6 +18,8 @@ namespace certvault::api {
 struct Services {
   vault::VaultService& vault;
   auth::TokenService& tokens;
+  auth::IdentityService& identities;
+  store::AuditStore& audit;
   std::string dns_suffix;
   // Called after a vault is created or deleted (the server re-issues its TLS certificate).
   std::function<void()> vaults_changed;
@@ -71,6 +75,19 @@ Result<HttpResponse> Health(Services&, RequestContext&, const HttpRequest&);
 Result<HttpResponse> ListVaults(Services&, RequestContext&, const HttpRequest&);
 Result<HttpResponse> CreateVault(Services&, RequestContext&, const HttpRequest&);
 Result<HttpResponse> DeleteVault(Services&, RequestContext&, const HttpRequest&);
+
+// Identities, roles, audit, token keys (identity_handlers.cc)
+Result<HttpResponse> ListPrincipals(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> CreatePrincipal(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetPrincipal(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> UpdatePrincipal(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeletePrincipal(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RotatePrincipalSecret(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListRoleAssignments(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> CreateRoleAssignment(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeleteRoleAssignment(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListAudit(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RotateTokenKey(Services&, RequestContext&, const HttpRequest&);
 
 // Builds the route table.
 Router BuildRouter(Services& services);

@@ -2,6 +2,8 @@
 // Plain HTTP request and response types. The transport (https_server.cc) fills and sends them;
 // handlers never see Boost.Beast.
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -17,6 +19,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower case
   std::string body;
   std::string remote_address;
+  // When the request's header was read: for the audit record's time and duration.
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+  int64_t received_unix_ms = 0;
 
   // The first header named `name` (lower case), or "".
   std::string_view Header(std::string_view name) const;
@@ -43,6 +48,8 @@ HostAndPort SplitHostHeader(std::string_view host_header);
 bool ParseTarget(std::string_view target, std::string& path,
                  std::map<std::string, std::string>& query);
 std::string PercentDecode(std::string_view s, bool plus_as_space, bool* ok);
+// Encodes all but unreserved characters (RFC 3986), for query values.
+std::string PercentEncode(std::string_view s);
 // Parses an application/x-www-form-urlencoded body.
 std::map<std::string, std::string> ParseForm(std::string_view body);
 

@@ -34,9 +34,12 @@ constexpr auto kReadTimeout = std::chrono::seconds(60);
 constexpr size_t kHeaderLimit = 16 * 1024;
 
 HttpRequest ToRequest(const http::request_parser<http::string_body>& parser,
-                      const std::string& remote) {
+                      const std::string& remote, std::chrono::steady_clock::time_point received,
+                      int64_t received_unix_ms) {
   const auto& msg = parser.get();
   HttpRequest req;
+  req.received = received;
+  req.received_unix_ms = received_unix_ms;
   req.method = std::string(msg.method_string());
   ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req.path, req.query);
   for (const auto& field : msg) {
@@ -95,20 +98,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHeader(beast::error_code ec, size_t) {
+    received_ = std::chrono::steady_clock::now();
+    received_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     // Beast checks a declared Content-Length against the body limit while reading the header.
-    if (ec == http::error::body_limit)
-      return Write(TooLarge(), parser_->get().version(), false, true);
+    if (ec == http::error::body_limit) {
+      return Answer(ToRequest(*parser_, remote_, received_, received_unix_ms_), TooLarge(),
+                    parser_->get().version(), false, true);
+    }
     if (ec) return Close();
-    HttpRequest head = ToRequest(*parser_, remote_);
+    HttpRequest head = ToRequest(*parser_, remote_, received_, received_unix_ms_);
     const auto& msg = parser_->get();
     if (auto early = api_.BeforeBody(head)) {
       // The body (if any) is left unread, so the connection cannot be reused after it.
       const bool body_pending = !parser_->is_done();
-      return Write(std::move(*early), msg.version(), msg.keep_alive() && !body_pending,
-                   body_pending);
+      return Answer(std::move(head), std::move(*early), msg.version(),
+                    msg.keep_alive() && !body_pending, body_pending);
     }
     if (parser_->content_length() && *parser_->content_length() > api_.options().max_body_bytes) {
-      return Write(TooLarge(), msg.version(), false, true);
+      return Answer(std::move(head), TooLarge(), msg.version(), false, true);
     }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
@@ -124,23 +133,38 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code ec, size_t) {
     if (ec == http::error::body_limit) {
-      return Write(TooLarge(), parser_->get().version(), false, true);
+      return Answer(ToRequest(*parser_, remote_, received_, received_unix_ms_), TooLarge(),
+                    parser_->get().version(), false, true);
     }
     if (ec) return Close();
-    auto request = std::make_shared<HttpRequest>(ToRequest(*parser_, remote_));
+    auto request =
+        std::make_shared<HttpRequest>(ToRequest(*parser_, remote_, received_, received_unix_ms_));
     request->body = std::move(parser_->get().body());
     const unsigned version = parser_->get().version();
     const bool keep_alive = parser_->get().keep_alive();
     if (request->method == "GET" || request->method == "HEAD") {
-      return Write(api_.Handle(*request), version, keep_alive);
+      return api_.Handle(*request, Responder(version, keep_alive, false));
     }
     asio::post(workers_, [self = shared_from_this(), request, version, keep_alive] {
-      HttpResponse response = self->api_.Handle(*request);
-      asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response), version, keep_alive]() mutable {
-                   self->Write(std::move(response), version, keep_alive);
-                 });
+      self->api_.Handle(*request, self->Responder(version, keep_alive, false));
     });
+  }
+
+  // Sends a response, once it is audited, on this connection's executor (the audit writer calls
+  // back on its own thread).
+  Respond Responder(unsigned version, bool keep_alive, bool drain) {
+    return [self = shared_from_this(), version, keep_alive, drain](HttpResponse response) {
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), version, keep_alive, drain]() mutable {
+                   self->Write(std::move(response), version, keep_alive, drain);
+                 });
+    };
+  }
+
+  // A response made without running a handler (413, the 401 challenge): audited all the same.
+  void Answer(HttpRequest request, HttpResponse response, unsigned version, bool keep_alive,
+              bool drain) {
+    api_.Answer(request, std::move(response), Responder(version, keep_alive, drain));
   }
 
   // `drain`: the request body was not read. Closing with unread data makes the kernel reset the
@@ -185,6 +209,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const Api& api_;
   asio::thread_pool& workers_;
   std::string remote_;
+  std::chrono::steady_clock::time_point received_;
+  int64_t received_unix_ms_ = 0;
 };
 
 Result<std::shared_ptr<ssl::context>> MakeTlsContext(const std::string& chain_pem,

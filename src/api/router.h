@@ -23,6 +23,9 @@ struct RequestContext {
   std::string base_url;  // "https://host[:port]" as the caller addressed the server
   auth::Caller caller;
   std::map<std::string, std::string> params;  // path captures
+  // The object the audit record names, when the handler knows better than the path (an id the
+  // server made); empty: derived from the path.
+  std::string object;
 
   const std::string& Param(const std::string& name) const { return params.at(name); }
 };

@@ -78,6 +78,20 @@ Router BuildRouter(Services& services) {
   add("GET", "/management/vaults", "vaults.list", kManage, ListVaults);
   add("PUT", "/management/vaults/{vault}", "vaults.create", kManage, CreateVault);
   add("DELETE", "/management/vaults/{vault}", "vaults.delete", kManage, DeleteVault);
+  add("GET", "/management/principals", "principals.list", kManage, ListPrincipals);
+  add("POST", "/management/principals", "principals.create", kManage, CreatePrincipal);
+  add("GET", "/management/principals/{id}", "principals.get", kManage, GetPrincipal);
+  add("PATCH", "/management/principals/{id}", "principals.update", kManage, UpdatePrincipal);
+  add("DELETE", "/management/principals/{id}", "principals.delete", kManage, DeletePrincipal);
+  add("POST", "/management/principals/{id}/rotate-secret", "principals.rotatesecret", kManage,
+      RotatePrincipalSecret);
+  add("GET", "/management/roleassignments", "roleassignments.list", kManage, ListRoleAssignments);
+  add("POST", "/management/roleassignments", "roleassignments.create", kManage,
+      CreateRoleAssignment);
+  add("DELETE", "/management/roleassignments/{id}", "roleassignments.delete", kManage,
+      DeleteRoleAssignment);
+  add("GET", "/management/audit", "audit.list", kManage, ListAudit);
+  add("POST", "/management/tokenkeys/rotate", "tokenkeys.rotate", kManage, RotateTokenKey);
   return router;
 }
 

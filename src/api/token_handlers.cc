@@ -29,7 +29,12 @@ Result<HttpResponse> IssueToken(Services& s, RequestContext& ctx, const HttpRequ
   }
   std::string client_id = get("client_id");
   if (client_id.empty()) return OAuthError(400, "invalid_request", "client_id is required");
-  auto token = s.tokens.IssueForClient(client_id, get("client_secret"));
+  // The audit trail names the client that asked, whether or not it proved who it is.
+  ctx.caller.client_id = client_id.substr(0, 128);
+  auto token = s.tokens.IssueForClient(client_id, get("client_secret"), get("scope"));
+  if (!token && token.error().http_status() == 400) {
+    return OAuthError(400, "invalid_scope", token.error().message());
+  }
   if (!token) return OAuthError(401, "invalid_client", token.error().message());
   HttpResponse r = Json(200, json{{"token_type", "Bearer"},
                                   {"access_token", token->access_token},

@@ -1,5 +1,6 @@
 #include "auth/jwt.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "crypto/encoding.h"
@@ -11,6 +12,13 @@ using nlohmann::json;
 namespace {
 
 Error Malformed(const std::string& why) { return Error::Unauthorized("malformed token: " + why); }
+
+// JWS compact serialisation is base64url without padding (RFC 7515 section 7.1); the decoder is
+// more lenient, so the alphabet is checked here.
+bool IsBase64UrlOrDot(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
 
 Result<json> DecodePart(std::string_view part, const char* what) {
   auto bytes = crypto::Base64UrlDecode(part);
@@ -47,7 +55,10 @@ Status ReadTime(const json& j, const char* key, int64_t& out, bool required) {
 }  // namespace
 
 Result<ParsedJwt> ParseJwt(std::string_view token) {
-  if (token.size() > 8192) return Fail(Malformed("too long"));
+  if (token.size() > kMaxJwtSize) return Fail(Malformed("too long"));
+  if (!std::all_of(token.begin(), token.end(), IsBase64UrlOrDot)) {
+    return Fail(Malformed("not base64url"));
+  }
   const size_t dot1 = token.find('.');
   if (dot1 == std::string_view::npos) return Fail(Malformed("expected three parts"));
   const size_t dot2 = token.find('.', dot1 + 1);
@@ -58,6 +69,9 @@ Result<ParsedJwt> ParseJwt(std::string_view token) {
   CV_ASSIGN_OR_RETURN(json payload, DecodePart(token.substr(dot1 + 1, dot2 - dot1 - 1), "payload"));
   auto signature = crypto::Base64UrlDecode(token.substr(dot2 + 1));
   if (!signature || signature->empty()) return Fail(Malformed("missing signature"));
+
+  // RFC 7515 section 4.1.11: extensions named in "crit" must be understood, and none are.
+  if (header.contains("crit")) return Fail(Malformed("unsupported critical header"));
 
   ParsedJwt out;
   CV_RETURN_IF_ERROR(ReadString(header, "alg", out.alg, true));

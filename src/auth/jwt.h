@@ -2,6 +2,7 @@
 // JSON Web Tokens (RFC 7519) in compact form: parsing and signing. Verification against keys is
 // done by TokenService; this file only encodes and decodes.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +11,9 @@
 #include "crypto/key.h"
 
 namespace certvault::auth {
+
+// Longer tokens are refused unparsed.
+inline constexpr size_t kMaxJwtSize = 8192;
 
 struct JwtClaims {
   std::string iss;
@@ -30,8 +34,9 @@ struct ParsedJwt {
   std::string signature;      // decoded bytes
 };
 
-// Parses untrusted compact JWT text. Fails with Unauthorized on any malformation: wrong number
-// of parts, bad base64url, bad JSON, missing or mistyped registered claims.
+// Parses untrusted compact JWT text. Fails with Unauthorized on any malformation: longer than
+// kMaxJwtSize, wrong number of parts, bad base64url, bad JSON, an empty signature, a "crit"
+// header (no extensions are understood), missing or mistyped registered claims.
 Result<ParsedJwt> ParseJwt(std::string_view token);
 
 // Signs `claims` with `key` (alg chosen from the key: ES256 for P-256, RS256 for RSA).

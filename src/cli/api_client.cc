@@ -87,6 +87,24 @@ std::string WithQueryParam(std::string url, std::string_view name, std::string_v
   return url;
 }
 
+// `url` with every query parameter of `from` that it does not name yet.
+std::string WithQueryParamsOf(std::string url, std::string_view from) {
+  size_t q = from.find('?');
+  if (q == std::string_view::npos) return url;
+  std::string_view query = from.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && eq != 0) {
+      url = WithQueryParam(std::move(url), part.substr(0, eq), part.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+  return url;
+}
+
 bool SameOrigin(const Url& url, const std::string& origin) {
   auto other = ParseUrl(origin);
   return other && other->Origin() == url.Origin();
@@ -165,22 +183,23 @@ Result<json> ApiClient::Call(Plane plane, std::string_view method, std::string u
   return j;
 }
 
-Result<std::vector<json>> ApiClient::List(Plane plane, std::string url, int max_items) {
-  std::vector<json> items;
+Status ApiClient::Pages(Plane plane, std::string url, const PageFn& on_page) {
   const std::string base = plane == Plane::kData ? vault_.base_url : config_.server;
   const std::string alias = plane == Plane::kData ? vault_.vault_origin : config_.server;
+  const std::string first_url = url;
   for (size_t page = 0; page < kMaxPages; ++page) {
     CV_ASSIGN_OR_RETURN(json j, Call(plane, "GET", url, nullptr));
     if (!j.is_object() || !j.contains("value") || !j["value"].is_array()) {
       return Fail(Error(ErrorKind::kInternal, "InvalidResponse",
                         url + " answered without a \"value\" list"));
     }
-    for (auto& item : j["value"]) {
-      items.push_back(std::move(item));
-      if (max_items > 0 && items.size() >= static_cast<size_t>(max_items)) return items;
-    }
+    std::vector<json> items;
+    items.reserve(j["value"].size());
+    for (auto& item : j["value"]) items.push_back(std::move(item));
+    CV_ASSIGN_OR_RETURN(bool more, on_page(items));
+    if (!more) return Ok();
     auto next = j.find("nextLink");
-    if (next == j.end() || !next->is_string() || next->get<std::string>().empty()) return items;
+    if (next == j.end() || !next->is_string() || next->get<std::string>().empty()) return Ok();
     std::string next_link = next->get<std::string>();
     // The token goes only where it came from: a nextLink elsewhere is refused.
     auto parsed = ParseUrl(next_link);
@@ -189,10 +208,27 @@ Result<std::vector<json>> ApiClient::List(Plane plane, std::string url, int max_
                         "refusing to follow nextLink to another host: " + next_link));
     }
     url = base + parsed->path;
-    if (plane == Plane::kData) url = WithQueryParam(url, "api-version", kApiVersion);
+    if (plane == Plane::kData) {
+      url = WithQueryParam(url, "api-version", kApiVersion);
+    } else {
+      // Management filters (audit from/to/principal...) must not fall away after page one.
+      url = WithQueryParamsOf(std::move(url), first_url);
+    }
   }
   return Fail(Error(ErrorKind::kInternal, "InvalidResponse",
                     "the server's list did not end after " + std::to_string(kMaxPages) + " pages"));
+}
+
+Result<std::vector<json>> ApiClient::List(Plane plane, std::string url, int max_items) {
+  std::vector<json> items;
+  CV_RETURN_IF_ERROR(Pages(plane, std::move(url), [&](std::vector<json>& page) -> Result<bool> {
+    for (auto& item : page) {
+      items.push_back(std::move(item));
+      if (max_items > 0 && items.size() >= static_cast<size_t>(max_items)) return false;
+    }
+    return true;
+  }));
+  return items;
 }
 
 Result<json> ApiClient::Data(std::string_view method, std::string_view path, const json* body) {
@@ -203,12 +239,17 @@ Result<std::vector<json>> ApiClient::DataList(std::string_view path, int max_ite
   return List(Plane::kData, UrlFor(Plane::kData, path), max_items);
 }
 
-Result<json> ApiClient::Management(std::string_view method, std::string_view path) {
-  return Call(Plane::kManagement, method, UrlFor(Plane::kManagement, path), nullptr);
+Result<json> ApiClient::Management(std::string_view method, std::string_view path,
+                                   const json* body) {
+  return Call(Plane::kManagement, method, UrlFor(Plane::kManagement, path), body);
 }
 
-Result<std::vector<json>> ApiClient::ManagementList(std::string_view path) {
-  return List(Plane::kManagement, UrlFor(Plane::kManagement, path), 0);
+Result<std::vector<json>> ApiClient::ManagementList(std::string_view path, int max_items) {
+  return List(Plane::kManagement, UrlFor(Plane::kManagement, path), max_items);
+}
+
+Status ApiClient::ManagementPages(std::string_view path, const PageFn& on_page) {
+  return Pages(Plane::kManagement, UrlFor(Plane::kManagement, path), on_page);
 }
 
 }  // namespace certvault::cli

@@ -6,6 +6,7 @@
 // pages, and turns the server's {"error":{"code","message"}} envelope into an Error whose code
 // is the server's. Not thread-safe; one command uses one ApiClient.
 
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -35,9 +36,19 @@ class ApiClient {
   // Stops after `max_items` items when it is positive.
   Result<std::vector<nlohmann::json>> DataList(std::string_view path, int max_items = 0);
 
-  // A management call on the server host itself (no vault, no api-version).
-  Result<nlohmann::json> Management(std::string_view method, std::string_view path);
-  Result<std::vector<nlohmann::json>> ManagementList(std::string_view path);
+  // A management call on the server host itself (no vault, no api-version). `body` as for Data.
+  Result<nlohmann::json> Management(std::string_view method, std::string_view path,
+                                    const nlohmann::json* body = nullptr);
+  // Every item of a paged management list, as DataList. A nextLink that lacks a query parameter
+  // of `path` (a filter, maxresults) gets it added, so filters hold on every page.
+  Result<std::vector<nlohmann::json>> ManagementList(std::string_view path, int max_items = 0);
+
+  // Receives the items of one page; returns false to stop before the next page.
+  using PageFn = std::function<Result<bool>(std::vector<nlohmann::json>& items)>;
+  // Walks a paged management list page by page, for lists too long to hold in memory. Stops at
+  // the last page, when `on_page` returns false, or with the first error (its own or the
+  // server's).
+  Status ManagementPages(std::string_view path, const PageFn& on_page);
 
   const ClientConfig& config() const { return config_; }
 
@@ -47,6 +58,7 @@ class ApiClient {
   Result<nlohmann::json> Call(Plane plane, std::string_view method, std::string url,
                               const nlohmann::json* body);
   Result<std::vector<nlohmann::json>> List(Plane plane, std::string url, int max_items);
+  Status Pages(Plane plane, std::string url, const PageFn& on_page);
   // Builds the absolute URL of `path` on `plane`.
   std::string UrlFor(Plane plane, std::string_view path) const;
 

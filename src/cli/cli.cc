@@ -3,9 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "cli/audit_commands.h"
 #include "cli/cert_commands.h"
+#include "cli/principal_commands.h"
+#include "cli/role_commands.h"
 #include "cli/runner.h"
 #include "cli/secret_commands.h"
+#include "cli/token_commands.h"
 #include "cli/vault_commands.h"
 
 namespace certvault::cli {
@@ -16,6 +20,10 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   AddCertCommands(app, *runner);
   AddSecretCommands(app, *runner);
   AddVaultCommands(app, *runner);
+  AddPrincipalCommands(app, *runner);
+  AddRoleCommands(app, *runner);
+  AddAuditCommands(app, *runner);
+  AddTokenCommands(app, *runner);
 }
 
 }  // namespace certvault::cli

@@ -7,6 +7,11 @@
 
 namespace certvault::cli {
 
+const Clock& SystemTime() {
+  static const SystemClock clock;
+  return clock;
+}
+
 void Print(CommandContext& ctx, const nlohmann::json& j, const std::string& table) {
   if (ctx.format == OutputFormat::kJson) {
     ctx.out << RenderJson(j);

@@ -1,7 +1,8 @@
 #pragma once
-// What a client command runs with: the server connection, the output format and streams, and
-// the clock for waiting. Commands are plain functions of a CommandContext and their arguments,
-// so tests run them against a fake HttpClient and string streams.
+// What a client command runs with: the server connection, the output format and streams, the
+// clock that relative times count from, and the sleep for waiting. Commands are plain functions of
+// a CommandContext and their arguments, so tests run them against a fake HttpClient and string
+// streams.
 
 #include <chrono>
 #include <functional>
@@ -12,9 +13,13 @@
 
 #include "cli/api_client.h"
 #include "cli/output.h"
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace certvault::cli {
+
+// The process's wall clock, the default of CommandContext::clock.
+const Clock& SystemTime();
 
 struct CommandContext {
   ApiClient& api;
@@ -23,6 +28,7 @@ struct CommandContext {
   std::ostream& err;      // progress and notes for a human
   bool progress = false;  // err is a terminal: show progress while waiting
   std::function<void(std::chrono::milliseconds)> sleep;
+  const Clock& clock = SystemTime();  // "now" for arguments like --from PT1H
 };
 
 // Prints `j` pretty-printed in JSON mode, else `table` (already rendered).

@@ -143,13 +143,25 @@ struct Contact {
   std::string phone;
 };
 
-// A service principal (client credentials identity).
+// A service principal (client credentials identity). What it may do comes from its role
+// assignments, not from the principal itself.
 struct Principal {
   std::string client_id;
   std::string display_name;
-  std::string secret_hash;  // "pbkdf2-sha256$iterations$salt_b64$hash_b64"
+  std::string secret_hash;     // "pbkdf2-sha256$iterations$salt_b64$hash_b64"
+  int64_t secret_expires = 0;  // Unix seconds; 0: the secret does not expire
   bool enabled = true;
-  bool administrator = false;
+  int64_t created = 0;
+  int64_t updated = 0;
+};
+
+// Grants `role` to a principal at `scope`: "/" (the server), "/vaults/{vault}",
+// "/vaults/{vault}/certificates/{name}" or "/vaults/{vault}/secrets/{name}".
+struct RoleAssignment {
+  std::string id;  // 32 hex
+  std::string principal_id;
+  std::string role;  // a role name as in auth/rbac.h, e.g. "Secrets User"
+  std::string scope;
   int64_t created = 0;
 };
 

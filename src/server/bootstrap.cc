@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "auth/rbac.h"
 #include "auth/secret_hash.h"
 #include "common/log.h"
 #include "crypto/encoding.h"
@@ -24,9 +25,7 @@ constexpr char kTlsCert[] = "tls_cert";
 constexpr char kAdminClientId[] = "admin_client_id";
 constexpr int64_t kDay = 86400;
 constexpr int64_t kCaValidity = 10 * 365 * kDay;
-constexpr int64_t kTlsValidity = 90 * kDay;
 // Re-issue the TLS certificate when less than a third of its lifetime is left.
-constexpr int64_t kTlsRenewBefore = 30 * kDay;
 
 std::string SettingAad(std::string_view key) { return "setting/" + std::string(key); }
 
@@ -90,7 +89,7 @@ std::vector<std::string> TlsNames(const std::string& suffix,
 }
 
 Result<KeyAndCert> MakeTlsCertificate(const KeyAndCert& ca, const std::vector<std::string>& names,
-                                      int64_t now) {
+                                      int64_t now, int64_t validity) {
   const std::string& suffix = names.front();
   CV_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::Generate({crypto::KeyKind::kEc, 0, "P-256"}));
   crypto::CertificateSpec spec;
@@ -99,18 +98,32 @@ Result<KeyAndCert> MakeTlsCertificate(const KeyAndCert& ca, const std::vector<st
   spec.sans.ip_addresses = {"127.0.0.1", "::1"};
   spec.key_usage = {"digitalSignature"};
   spec.ekus = {"1.3.6.1.5.5.7.3.1"};
-  crypto::IssueRequest request{spec, key.Public(), now - 300, now + kTlsValidity};
+  crypto::IssueRequest request{spec, key.Public(), now - 300, now + validity};
   CV_ASSIGN_OR_RETURN(auto cert, crypto::IssueCertificate(request, ca.cert, ca.key));
   return KeyAndCert{std::move(key), std::move(cert)};
 }
 
 bool TlsCertificateFits(const crypto::Certificate& cert, const std::vector<std::string>& names,
-                        int64_t now) {
+                        int64_t now, int64_t validity) {
   std::vector<std::string> have = cert.Sans().dns_names;
   std::vector<std::string> want = names;
   std::sort(have.begin(), have.end());
   std::sort(want.begin(), want.end());
-  return have == want && cert.NotAfter() - now > kTlsRenewBefore;
+  return have == want && cert.NotAfter() - now > validity / 3;
+}
+
+// Deleting admin.json and restarting is the way back in when every administrator was removed:
+// the administrator principal gets its role at server scope again.
+Status EnsureServerAdministrator(store::Transaction& txn, const std::string& client_id,
+                                 const Clock& clock) {
+  CV_ASSIGN_OR_RETURN(auto assignments, txn.ListRoleAssignments());
+  for (const auto& a : assignments) {
+    if (a.principal_id == client_id && a.role == auth::kRoleAdministrator && a.scope == "/") {
+      return Ok();
+    }
+  }
+  return txn.PutRoleAssignment(
+      {crypto::NewId(), client_id, auth::kRoleAdministrator, "/", clock.NowUnix()});
 }
 
 }  // namespace
@@ -126,6 +139,7 @@ Result<ServerState> OpenDataDir(const BootstrapOptions& options, const Clock& cl
   const std::filesystem::path dir(options.data_dir);
 
   ServerState state;
+  state.tls_validity_seconds = options.tls_validity_seconds;
   CV_ASSIGN_OR_RETURN(state.kek, keys::LoadOrCreateFileKek((dir / "kek").string()));
   CV_ASSIGN_OR_RETURN(state.store, store::OpenSqliteStore((dir / "certvault.db").string()));
   state.ca_path = (dir / "ca.pem").string();
@@ -157,10 +171,10 @@ Status RefreshTlsCertificate(ServerState& state, const std::string& dns_suffix,
   CV_ASSIGN_OR_RETURN(auto vaults, txn->ListVaults());
   const std::vector<std::string> names = TlsNames(dns_suffix, vaults);
   CV_ASSIGN_OR_RETURN(auto tls, LoadPair(*txn, *state.kek, kTlsKey, kTlsCert));
-  if (!tls || !TlsCertificateFits(tls->cert, names, now)) {
+  if (!tls || !TlsCertificateFits(tls->cert, names, now, state.tls_validity_seconds)) {
     log::Info("issuing the server's TLS certificate for " + dns_suffix + " and " +
               std::to_string(vaults.size()) + " vault host(s)");
-    CV_ASSIGN_OR_RETURN(auto made, MakeTlsCertificate(*ca, names, now));
+    CV_ASSIGN_OR_RETURN(auto made, MakeTlsCertificate(*ca, names, now, state.tls_validity_seconds));
     CV_RETURN_IF_ERROR(StorePair(*txn, *state.kek, kTlsKey, kTlsCert, made));
     CV_RETURN_IF_ERROR(txn->Commit());
     tls = std::move(made);
@@ -180,7 +194,8 @@ Result<std::pair<std::string, std::string>> IssueHostCertificate(ServerState& st
     CV_ASSIGN_OR_RETURN(ca, LoadPair(*txn, *state.kek, kCaKey, kCaCert));
   }
   if (!ca) return Fail(Error::Internal("the built-in CA is missing from the store"));
-  CV_ASSIGN_OR_RETURN(auto made, MakeTlsCertificate(*ca, {host}, clock.NowUnix()));
+  CV_ASSIGN_OR_RETURN(auto made,
+                      MakeTlsCertificate(*ca, {host}, clock.NowUnix(), state.tls_validity_seconds));
   return std::make_pair(made.cert.ToPem() + ca->cert.ToPem(), made.key.ToPkcs8Pem());
 }
 
@@ -212,7 +227,6 @@ Status WriteAdminFile(ServerState& state, const BootstrapOptions& options, const
       principal = model::Principal{};
       principal->client_id = crypto::NewId();
       principal->display_name = "administrator";
-      principal->administrator = true;
       principal->created = clock.NowUnix();
       CV_RETURN_IF_ERROR(txn->PutSetting(kAdminClientId, principal->client_id));
       log::Info("created the administrator service principal");
@@ -221,8 +235,11 @@ Status WriteAdminFile(ServerState& state, const BootstrapOptions& options, const
     }
     secret = auth::NewClientSecret();
     principal->secret_hash = auth::HashClientSecret(secret);
+    principal->secret_expires = 0;
     principal->enabled = true;
+    principal->updated = clock.NowUnix();
     CV_RETURN_IF_ERROR(txn->PutPrincipal(*principal));
+    CV_RETURN_IF_ERROR(EnsureServerAdministrator(*txn, principal->client_id, clock));
   }
   CV_RETURN_IF_ERROR(txn->Commit());
   nlohmann::json file = {

@@ -23,6 +23,8 @@ struct BootstrapOptions {
   std::string data_dir;
   std::string dns_suffix;
   uint16_t port = 0;  // the port actually bound, for admin.json's token_url
+  // Lifetime of the server's TLS certificate; it is re-issued when a third of it remains.
+  int64_t tls_validity_seconds = 90 * 24 * 3600;
 };
 
 struct ServerState {
@@ -31,6 +33,7 @@ struct ServerState {
   std::string tls_chain_pem;  // server certificate then root CA
   std::string tls_key_pem;
   std::vector<std::string> tls_names;  // DNS names the current TLS certificate holds
+  int64_t tls_validity_seconds = 0;
   std::string ca_path;
   std::string admin_path;
 };

@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <condition_variable>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -12,10 +14,15 @@
 
 #include "api/api.h"
 #include "api/https_server.h"
+#include "auth/audit_writer.h"
+#include "auth/identity_service.h"
+#include "auth/rbac.h"
 #include "auth/token_service.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "model/codec.h"
 #include "server/bootstrap.h"
+#include "store/audit_store.h"
 #include "vault/vault_service.h"
 
 namespace certvault::server {
@@ -30,7 +37,25 @@ struct ServerOptions {
   size_t max_body_bytes = 1024 * 1024;
   int io_threads = 0;
   int worker_threads = 0;
+  double rate_limit = 1000;
+  double rate_burst = 2000;
+  std::string audit_retention = "P90D";
+  std::string token_lifetime = "PT1H";
+  std::string token_clock_skew = "PT30S";
+  std::string token_key_rotation = "P30D";
+  std::string tls_cert_validity = "P90D";
 };
+
+// An ISO 8601 duration option in seconds; BadParameter naming the option. `allow_zero` for
+// options where nothing (PT0S) makes sense.
+Result<int64_t> DurationOption(const std::string& text, const char* option, bool allow_zero) {
+  auto seconds = model::ParseIsoDuration(text);
+  if (!seconds || *seconds < 0 || (!allow_zero && *seconds == 0)) {
+    return Fail(Error::BadParameter(std::string(option) + " must be an ISO 8601 duration such as " +
+                                    "P90D or PT1H, not '" + text.substr(0, 64) + "'"));
+  }
+  return *seconds;
+}
 
 Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
@@ -103,15 +128,46 @@ int Run(const ServerOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  auto durations = [&]() -> Result<std::array<int64_t, 5>> {
+    CV_ASSIGN_OR_RETURN(int64_t retention,
+                        DurationOption(options.audit_retention, "--audit-retention", false));
+    CV_ASSIGN_OR_RETURN(int64_t lifetime,
+                        DurationOption(options.token_lifetime, "--token-lifetime", false));
+    CV_ASSIGN_OR_RETURN(int64_t skew,
+                        DurationOption(options.token_clock_skew, "--token-clock-skew", true));
+    CV_ASSIGN_OR_RETURN(int64_t rotation,
+                        DurationOption(options.token_key_rotation, "--token-key-rotation", false));
+    CV_ASSIGN_OR_RETURN(int64_t tls,
+                        DurationOption(options.tls_cert_validity, "--tls-cert-validity", false));
+    if (tls < 10) return Fail(Error::BadParameter("--tls-cert-validity must be at least PT10S"));
+    return std::array<int64_t, 5>{retention, lifetime, skew, rotation, tls};
+  }();
+  if (!durations) return fail(durations.error());
+  const auto [audit_retention, token_lifetime, token_skew, key_rotation, tls_validity] = *durations;
+
   SystemClock clock;
-  BootstrapOptions boot{options.data_dir, options.dns_suffix, listen->second};
+  BootstrapOptions boot{options.data_dir, options.dns_suffix, listen->second, tls_validity};
   auto state = OpenDataDir(boot, clock);
   if (!state) return fail(state.error());
+  auto audit_store =
+      store::OpenSqliteAuditStore((std::filesystem::path(options.data_dir) / "audit.db").string());
+  if (!audit_store) return fail(audit_store.error());
+  auth::AuditWriter audit(**audit_store);
 
-  // The audience is the challenge resource the SDK asks a token for.
+  // The audience is the challenge resource the SDK asks a token for. The issuer does not include
+  // the port, so tokens stay valid when port 0 picks another one.
   auth::TokenOptions token_options;
   token_options.audience = "https://" + options.dns_suffix;
+  token_options.issuer = "https://" + options.dns_suffix;
+  token_options.lifetime_seconds = token_lifetime;
+  token_options.clock_skew_seconds = token_skew;
+  token_options.key_rotation_seconds = key_rotation;
+  auto tokens = auth::TokenService::Open(*state->store, *state->kek, clock, token_options);
+  if (!tokens) return fail(tokens.error());
   vault::VaultService vault(*state->store, *state->kek, clock);
+  auth::Authorizer authorizer(*state->store);
+  if (auto loaded = authorizer.Invalidate(); !loaded) return fail(loaded.error());
+  auth::IdentityService identities(*state->store, authorizer, clock);
 
   api::HttpsOptions https;
   https.host = listen->first;
@@ -121,16 +177,15 @@ int Run(const ServerOptions& options) {
   https.io_threads = options.io_threads;
   https.worker_threads = options.worker_threads;
 
-  // The issuer does not include the port, so tokens stay valid when port 0 picks another one.
-  token_options.issuer = "https://" + options.dns_suffix;
-  auto tokens = auth::TokenService::Open(*state->store, *state->kek, clock, token_options);
-  if (!tokens) return fail(tokens.error());
   std::unique_ptr<api::HttpsServer> server;
   std::mutex tls_mu;  // guards the TLS fields of *state
   auto refresh_tls = [&] {
     std::lock_guard lock(tls_mu);
+    const std::string before = state->tls_chain_pem;
     auto ok = RefreshTlsCertificate(*state, options.dns_suffix, clock);
-    if (ok) ok = server->ReloadCertificate(state->tls_chain_pem, state->tls_key_pem);
+    if (ok && state->tls_chain_pem != before) {
+      ok = server->ReloadCertificate(state->tls_chain_pem, state->tls_key_pem);
+    }
     if (!ok) log::Error("cannot re-issue the TLS certificate: " + ok.error().message());
   };
   // Clients refuse a wildcard over a single label (*.localhost), so under such a suffix a host
@@ -155,8 +210,11 @@ int Run(const ServerOptions& options) {
   api::ApiOptions api_options;
   api_options.dns_suffix = options.dns_suffix;
   api_options.max_body_bytes = options.max_body_bytes;
-  api_options.vaults_changed = refresh_tls;
-  api::Api api(vault, **tokens, api_options);
+  api_options.rate_limit = options.rate_limit;
+  api_options.rate_burst = options.rate_burst;
+  api::Services services{vault,         **tokens,           identities,
+                         **audit_store, options.dns_suffix, refresh_tls};
+  api::Api api(services, authorizer, audit, api_options);
   auto started = api::HttpsServer::Start(api, https);
   if (!started) return fail(started.error());
   server = std::move(*started);
@@ -166,18 +224,32 @@ int Run(const ServerOptions& options) {
     server->Stop();
     return fail(ok.error());
   }
+  if (auto ok = authorizer.Invalidate(); !ok) log::Error(ok.error().message());
   const std::string url = "https://" + options.dns_suffix + ":" + std::to_string(server->port());
   std::cout << "certvault server ready: url=" << url << " ca=" << state->ca_path
             << " admin=" << state->admin_path << std::endl;
 
-  // Re-issue the TLS certificate before it expires, without a restart.
+  // Maintenance: re-issue the TLS certificate before it expires (loaded without a restart),
+  // rotate token-signing keys, and drop audit records past their retention.
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
-  std::thread tls_renewer([&] {
+  const auto period = std::chrono::seconds(std::clamp<int64_t>(tls_validity / 10, 1, 60));
+  std::thread maintenance([&] {
     std::unique_lock lock(stop_mu);
-    while (!stop_cv.wait_for(lock, std::chrono::hours(1), [&] { return stopping; })) {
+    while (!stop_cv.wait_for(lock, period, [&] { return stopping; })) {
+      lock.unlock();
       refresh_tls();
+      if (auto ok = (*tokens)->MaybeRotate(); !ok) {
+        log::Error("token key rotation failed: " + ok.error().message());
+      }
+      const int64_t cutoff_ms = (clock.NowUnix() - audit_retention) * 1000;
+      if (auto removed = (*audit_store)->DeleteBefore(cutoff_ms); !removed) {
+        log::Error("audit retention failed: " + removed.error().message());
+      } else if (*removed > 0) {
+        log::Info("audit retention removed " + std::to_string(*removed) + " record(s)");
+      }
+      lock.lock();
     }
   });
 
@@ -188,10 +260,11 @@ int Run(const ServerOptions& options) {
     stopping = true;
   }
   stop_cv.notify_all();
-  tls_renewer.join();
+  maintenance.join();
   log::Info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
             ", shutting down");
   server->Stop();
+  audit.Stop();
   return 0;
 }
 
@@ -229,6 +302,38 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--worker-threads", options->worker_threads,
                   "Threads for key generation and writes (0: eight per core)")
       ->envname("CERTVAULT_WORKER_THREADS");
+  cmd->add_option("--rate-limit", options->rate_limit,
+                  "Requests per second each principal may make to each vault (0: no limit);\n"
+                  "over it the answer is 429 with Retry-After")
+      ->envname("CERTVAULT_RATE_LIMIT")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  cmd->add_option("--rate-burst", options->rate_burst,
+                  "Requests a principal may make to a vault at once before --rate-limit applies")
+      ->envname("CERTVAULT_RATE_BURST")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  cmd->add_option("--audit-retention", options->audit_retention,
+                  "How long audit records are kept (ISO 8601 duration)")
+      ->envname("CERTVAULT_AUDIT_RETENTION")
+      ->capture_default_str();
+  cmd->add_option("--token-lifetime", options->token_lifetime,
+                  "Lifetime of the access tokens the server issues (ISO 8601 duration)")
+      ->envname("CERTVAULT_TOKEN_LIFETIME")
+      ->capture_default_str();
+  cmd->add_option("--token-clock-skew", options->token_clock_skew,
+                  "Clock difference tolerated when checking token expiry (ISO 8601 duration)")
+      ->envname("CERTVAULT_TOKEN_CLOCK_SKEW")
+      ->capture_default_str();
+  cmd->add_option("--token-key-rotation", options->token_key_rotation,
+                  "Age at which the token-signing key is replaced (ISO 8601 duration)")
+      ->envname("CERTVAULT_TOKEN_KEY_ROTATION")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert-validity", options->tls_cert_validity,
+                  "Lifetime of the server's own TLS certificate; it is re-issued when a third\n"
+                  "remains and loaded without a restart (ISO 8601 duration)")
+      ->envname("CERTVAULT_TLS_CERT_VALIDITY")
+      ->capture_default_str();
   auto config = std::make_shared<std::string>();
   cmd->add_option(
          "--config", *config,

@@ -88,6 +88,13 @@ class Transaction {
   virtual Result<std::optional<model::Principal>> GetPrincipal(std::string_view client_id) = 0;
   virtual Result<std::vector<model::Principal>> ListPrincipals() = 0;
   virtual Status PutPrincipal(const model::Principal& principal) = 0;
+  // Removes the principal and its role assignments.
+  virtual Status DeletePrincipal(std::string_view client_id) = 0;
+
+  // Role assignments: all of them (they are few), oldest first. Scopes compare case-insensitively.
+  virtual Result<std::vector<model::RoleAssignment>> ListRoleAssignments() = 0;
+  virtual Status PutRoleAssignment(const model::RoleAssignment& assignment) = 0;
+  virtual Status DeleteRoleAssignment(std::string_view id) = 0;
 
   // Server-wide settings (wrapped CA and TLS keys, token signing keys...). Values are opaque.
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;

@@ -89,9 +89,14 @@ bool operator==(const Contact& a, const Contact& b) {
   return std::tie(a.email, a.name, a.phone) == std::tie(b.email, b.name, b.phone);
 }
 bool operator==(const Principal& a, const Principal& b) {
-  return std::tie(a.client_id, a.display_name, a.secret_hash, a.enabled, a.administrator,
-                  a.created) == std::tie(b.client_id, b.display_name, b.secret_hash, b.enabled,
-                                         b.administrator, b.created);
+  return std::tie(a.client_id, a.display_name, a.secret_hash, a.secret_expires, a.enabled,
+                  a.created, a.updated) == std::tie(b.client_id, b.display_name, b.secret_hash,
+                                                    b.secret_expires, b.enabled, b.created,
+                                                    b.updated);
+}
+bool operator==(const RoleAssignment& a, const RoleAssignment& b) {
+  return std::tie(a.id, a.principal_id, a.role, a.scope, a.created) ==
+         std::tie(b.id, b.principal_id, b.role, b.scope, b.created);
 }
 
 }  // namespace certvault::model
@@ -610,7 +615,11 @@ TEST_P(StoreConformanceTest, DeleteVaultRemovesEverythingInIt) {
       MustOk(t.PutSecretVersion(MakeSecretVersion(vault, "s", VersionId(1))));
       MustOk(t.PutContacts(vault, {{"a@example.com", "", ""}}));
     }
-    MustOk(t.PutPrincipal({"client", "Client", "hash", true, false, 1}));
+    MustOk(t.PutPrincipal({"client", "Client", "hash", 0, true, 1, 1}));
+    MustOk(t.PutRoleAssignment({"a1", "client", "Reader", "/vaults/gone", 1}));
+    MustOk(t.PutRoleAssignment({"a2", "client", "Reader", "/vaults/Gone/secrets/s", 2}));
+    MustOk(t.PutRoleAssignment({"a3", "client", "Reader", "/vaults/gone-too", 3}));
+    MustOk(t.PutRoleAssignment({"a4", "client", "Reader", "/vaults/kept", 4}));
     MustOk(t.PutSetting("k", "v"));
   });
   Write([](Transaction& t) { MustOk(t.DeleteVault("GONE")); });
@@ -633,6 +642,11 @@ TEST_P(StoreConformanceTest, DeleteVaultRemovesEverythingInIt) {
   EXPECT_EQ(Must(r->GetContacts("kept")).size(), 1u);
   EXPECT_NE(Must(r->GetPrincipal("client")), std::nullopt);
   EXPECT_EQ(Must(r->GetSetting("k")), "v");
+  // Assignments scoped to the deleted vault go with it; a vault whose name merely starts the same
+  // keeps its own.
+  std::vector<std::string> kept;
+  for (const auto& a : Must(r->ListRoleAssignments())) kept.push_back(a.id);
+  EXPECT_EQ(kept, (std::vector<std::string>{"a3", "a4"}));
 }
 
 // --- Contacts, principals, settings ------------------------------------------------------------
@@ -651,8 +665,8 @@ TEST_P(StoreConformanceTest, Contacts) {
 }
 
 TEST_P(StoreConformanceTest, Principals) {
-  const model::Principal a{"b-client", "B", "pbkdf2-sha256$1000$c2FsdA$aGFzaA", true, true, 5};
-  const model::Principal b{"a-client", "A", "", false, false, 6};
+  const model::Principal a{"b-client", "B", "pbkdf2-sha256$1000$c2FsdA$aGFzaA", 99, true, 5, 7};
+  const model::Principal b{"a-client", "A", "", 0, false, 6, 6};
   Write([&](Transaction& t) {
     MustOk(t.PutPrincipal(a));
     MustOk(t.PutPrincipal(b));
@@ -669,6 +683,33 @@ TEST_P(StoreConformanceTest, Principals) {
   Write([&](Transaction& t) { MustOk(t.PutPrincipal(disabled)); });
   EXPECT_EQ(Must(Read()->GetPrincipal("b-client")), disabled);
   EXPECT_EQ(Must(Read()->ListPrincipals()).size(), 2u);
+}
+
+TEST_P(StoreConformanceTest, RoleAssignments) {
+  const model::RoleAssignment x{"x", "b-client", "Secrets User", "/vaults/v/certificates/Web", 2};
+  const model::RoleAssignment y{"y", "b-client", "Reader", "/", 1};
+  const model::RoleAssignment z{"z", "a-client", "Administrator", "/", 1};
+  Write([&](Transaction& t) {
+    MustOk(t.PutPrincipal({"a-client", "A", "h", 0, true, 1, 1}));
+    MustOk(t.PutPrincipal({"b-client", "B", "h", 0, true, 1, 1}));
+    MustOk(t.PutRoleAssignment(x));
+    MustOk(t.PutRoleAssignment(y));
+    MustOk(t.PutRoleAssignment(z));
+  });
+  EXPECT_EQ(Must(Read()->ListRoleAssignments()),
+            (std::vector<model::RoleAssignment>{y, z, x}));  // oldest first, then by id
+  Write([&](Transaction& t) { MustOk(t.DeleteRoleAssignment("y")); });
+  EXPECT_EQ(Must(Read()->ListRoleAssignments()), (std::vector<model::RoleAssignment>{z, x}));
+  // Deleting a principal removes its assignments.
+  Write([&](Transaction& t) { MustOk(t.DeletePrincipal("b-client")); });
+  EXPECT_EQ(Must(Read()->GetPrincipal("b-client")), std::nullopt);
+  EXPECT_EQ(Must(Read()->ListRoleAssignments()), (std::vector<model::RoleAssignment>{z}));
+  // A rolled-back transaction keeps nothing.
+  {
+    auto t = Must(store_->BeginWrite());
+    MustOk(t->PutRoleAssignment(x));
+  }
+  EXPECT_EQ(Must(Read()->ListRoleAssignments()).size(), 1u);
 }
 
 TEST_P(StoreConformanceTest, Settings) {

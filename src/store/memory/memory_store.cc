@@ -31,7 +31,8 @@ struct State {
   std::map<Key, model::Secret> secrets;
   std::map<Key, std::vector<model::SecretVersion>> secret_versions;  // creation order
   std::map<std::string, std::vector<model::Contact>> contacts;
-  std::map<std::string, model::Principal> principals;  // client ids compare exactly
+  std::map<std::string, model::Principal> principals;   // client ids compare exactly
+  std::vector<model::RoleAssignment> role_assignments;  // oldest first
   std::map<std::string, std::string> settings;
 };
 
@@ -168,6 +169,11 @@ class MemoryTransaction final : public Transaction {
     EraseVault(s->secrets, v);
     EraseVault(s->secret_versions, v);
     s->contacts.erase(v);
+    const std::string scope = "/vaults/" + v;
+    std::erase_if(s->role_assignments, [&](const model::RoleAssignment& a) {
+      const std::string folded = Fold(a.scope);
+      return folded == scope || folded.starts_with(scope + "/");
+    });
     return Ok();
   }
 
@@ -311,6 +317,38 @@ class MemoryTransaction final : public Transaction {
   Status PutPrincipal(const model::Principal& principal) override {
     CV_ASSIGN_OR_RETURN(State * s, Mutable());
     s->principals[principal.client_id] = principal;
+    return Ok();
+  }
+  Status DeletePrincipal(std::string_view client_id) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    s->principals.erase(std::string(client_id));
+    std::erase_if(s->role_assignments,
+                  [&](const model::RoleAssignment& a) { return a.principal_id == client_id; });
+    return Ok();
+  }
+
+  Result<std::vector<model::RoleAssignment>> ListRoleAssignments() override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    auto out = View().role_assignments;
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.created, a.id) < std::tie(b.created, b.id);
+    });
+    return out;
+  }
+  Status PutRoleAssignment(const model::RoleAssignment& assignment) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    for (auto& a : s->role_assignments) {
+      if (a.id == assignment.id) {
+        a = assignment;
+        return Ok();
+      }
+    }
+    s->role_assignments.push_back(assignment);
+    return Ok();
+  }
+  Status DeleteRoleAssignment(std::string_view id) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    std::erase_if(s->role_assignments, [&](const model::RoleAssignment& a) { return a.id == id; });
     return Ok();
   }
 

@@ -113,7 +113,29 @@ CREATE TABLE settings (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1};
+// Roles replace the principal's administrator flag: an administrator becomes an Administrator
+// assignment at server scope. Secrets can expire.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE role_assignments (
+  id TEXT NOT NULL PRIMARY KEY,
+  principal_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  scope TEXT NOT NULL COLLATE NOCASE,
+  created INTEGER NOT NULL
+);
+CREATE INDEX role_assignments_principal ON role_assignments (principal_id);
+
+INSERT INTO role_assignments (id, principal_id, role, scope, created)
+  SELECT lower(hex(randomblob(16))), client_id, 'Administrator', '/', created
+  FROM principals WHERE administrator != 0;
+
+ALTER TABLE principals DROP COLUMN administrator;
+ALTER TABLE principals ADD COLUMN secret_expires INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE principals ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+UPDATE principals SET updated = created;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2};
 
 Result<int64_t> AppliedVersion(Connection& conn) {
   CV_ASSIGN_OR_RETURN(Statement stmt,

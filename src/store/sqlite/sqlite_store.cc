@@ -190,10 +190,18 @@ Result<model::Principal> ReadPrincipal(const Statement& s) {
   p.display_name = s.Text(1);
   p.secret_hash = s.Text(2);
   p.enabled = s.Bool(3);
-  p.administrator = s.Bool(4);
+  p.secret_expires = s.Int(4);
   p.created = s.Int(5);
+  p.updated = s.Int(6);
   return p;
 }
+
+Result<model::RoleAssignment> ReadRoleAssignment(const Statement& s) {
+  return model::RoleAssignment{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+}
+
+constexpr const char kPrincipalColumns[] =
+    "client_id, display_name, secret_hash, enabled, secret_expires, created, updated";
 
 Result<model::Vault> ReadVault(const Statement& s) { return model::Vault{s.Text(0), s.Int(1)}; }
 
@@ -277,6 +285,9 @@ class SqliteTransaction final : public Transaction {
         "DELETE FROM secrets WHERE vault = ?",
         "DELETE FROM secret_versions WHERE vault = ?",
         "DELETE FROM contacts WHERE vault = ?",
+        // A vault created later under the same name must not inherit these.
+        "DELETE FROM role_assignments WHERE scope = '/vaults/' || ?1 "
+        "OR substr(scope, 1, length(?1) + 9) = '/vaults/' || ?1 || '/' COLLATE NOCASE",
     };
     for (const char* sql : kDeletes) {
       CV_ASSIGN_OR_RETURN(Statement s, Write(sql));
@@ -517,34 +528,56 @@ class SqliteTransaction final : public Transaction {
   }
 
   Result<std::optional<model::Principal>> GetPrincipal(std::string_view client_id) override {
-    CV_ASSIGN_OR_RETURN(
-        Statement s,
-        Read("SELECT client_id, display_name, secret_hash, enabled, administrator, created "
-             "FROM principals "
-             "WHERE client_id = ?"));
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kPrincipalColumns) +
+                                          " FROM principals WHERE client_id = ?"));
     s.BindText(client_id);
     return ReadOne<model::Principal>(s, ReadPrincipal);
   }
   Result<std::vector<model::Principal>> ListPrincipals() override {
-    CV_ASSIGN_OR_RETURN(
-        Statement s,
-        Read("SELECT client_id, display_name, secret_hash, enabled, administrator, created "
-             "FROM principals "
-             "ORDER BY client_id"));
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kPrincipalColumns) +
+                                          " FROM principals ORDER BY client_id"));
     return ReadAll<model::Principal>(s, ReadPrincipal);
   }
   Status PutPrincipal(const model::Principal& p) override {
     CV_ASSIGN_OR_RETURN(
-        Statement s,
-        Write("INSERT OR REPLACE INTO principals (client_id, display_name, secret_hash, enabled, "
-              "administrator, created) VALUES (?, ?, ?, ?, ?, ?)"));
+        Statement s, Write("INSERT OR REPLACE INTO principals (" + std::string(kPrincipalColumns) +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?)"));
     return s.BindText(p.client_id)
         .BindText(p.display_name)
         .BindText(p.secret_hash)
         .BindBool(p.enabled)
-        .BindBool(p.administrator)
+        .BindInt(p.secret_expires)
         .BindInt(p.created)
+        .BindInt(p.updated)
         .Run();
+  }
+  Status DeletePrincipal(std::string_view client_id) override {
+    CV_ASSIGN_OR_RETURN(Statement a, Write("DELETE FROM role_assignments WHERE principal_id = ?"));
+    CV_RETURN_IF_ERROR(a.BindText(client_id).Run());
+    CV_ASSIGN_OR_RETURN(Statement p, Write("DELETE FROM principals WHERE client_id = ?"));
+    return p.BindText(client_id).Run();
+  }
+
+  Result<std::vector<model::RoleAssignment>> ListRoleAssignments() override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT id, principal_id, role, scope, created FROM role_assignments "
+                             "ORDER BY created, id"));
+    return ReadAll<model::RoleAssignment>(s, ReadRoleAssignment);
+  }
+  Status PutRoleAssignment(const model::RoleAssignment& a) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("INSERT OR REPLACE INTO role_assignments "
+                              "(id, principal_id, role, scope, created) VALUES (?, ?, ?, ?, ?)"));
+    return s.BindText(a.id)
+        .BindText(a.principal_id)
+        .BindText(a.role)
+        .BindText(a.scope)
+        .BindInt(a.created)
+        .Run();
+  }
+  Status DeleteRoleAssignment(std::string_view id) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Write("DELETE FROM role_assignments WHERE id = ?"));
+    return s.BindText(id).Run();
   }
 
   Result<std::optional<std::string>> GetSetting(std::string_view key) override {
