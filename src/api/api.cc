@@ -137,6 +137,13 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
                                "the audit trail cannot be written; requests are refused until "
                                "it can"));
   }
+  // Known before authentication, so that refused requests are audited with them too.
+  ctx.params = match.params;
+  Result<std::string> vault = std::string();
+  if (access == Access::kDataPlane) {
+    vault = VaultForHost(request.Header("host"));
+    if (vault) ctx.vault = *vault;
+  }
   if (access != Access::kPublic) {
     const std::string token = BearerToken(request.Header("authorization"));
     if (token.empty()) {
@@ -147,11 +154,7 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
     if (!caller) return Challenge(request, caller.error());
     ctx.caller = *caller;
   }
-  if (access == Access::kDataPlane) {
-    auto vault = VaultForHost(request.Header("host"));
-    if (!vault) return ErrorResponse(vault.error());
-    ctx.vault = *vault;
-  }
+  if (!vault) return ErrorResponse(vault.error());
   const std::string& who =
       ctx.caller.client_id.empty() ? request.remote_address : ctx.caller.client_id;
   if (int64_t wait = limiter_.Acquire(who + "|" + ctx.vault); wait > 0) {
@@ -169,7 +172,6 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
     }
     return ErrorResponse(Error::NotFound("NotFound", "no operation at " + request.path));
   }
-  ctx.params = match.params;
   auto name = ctx.params.find("name");
   if (name != ctx.params.end()) {
     if (auto ok = ValidateObjectName(name->second, "object"); !ok) {

@@ -217,18 +217,21 @@ std::shared_ptr<const Authorizer::Snapshot> Authorizer::Current() {
   return snapshot;
 }
 
-bool Authorizer::Covers(const Grant& grant, const OperationRule& rule, const Target& target) {
-  if (grant.vault.empty()) return true;  // server scope
+Authorizer::Coverage Authorizer::Covers(const Grant& grant, const OperationRule& rule,
+                                        const Target& target) {
+  if (grant.vault.empty()) return Coverage::kYes;  // server scope
   if (rule.scope == ScopeLevel::kServer || !EqualsIgnoreCase(grant.vault, target.vault)) {
-    return false;
+    return Coverage::kNo;
   }
-  if (grant.kind == 0) return true;  // vault scope
+  if (grant.kind == 0) return Coverage::kYes;  // vault scope
   if (rule.scope != ScopeLevel::kObject || !EqualsIgnoreCase(grant.name, target.name)) {
-    return false;
+    return Coverage::kNo;
   }
-  // A certificate's scope also covers its secret (the private key).
   const char kind = ObjectKind(rule.operation);
-  return kind == grant.kind || (grant.kind == 'c' && kind == 's');
+  if (kind == grant.kind) return Coverage::kYes;
+  // A certificate's scope also covers its secret (the private key), but not a plain secret that
+  // happens to have the name.
+  return grant.kind == 'c' && kind == 's' ? Coverage::kIfCertificate : Coverage::kNo;
 }
 
 Status Authorizer::Authorize(std::string_view client_id, const Target& target) {
@@ -239,10 +242,21 @@ Status Authorizer::Authorize(std::string_view client_id, const Target& target) {
     return Fail(Error::Unauthorized("the token's principal is disabled or deleted"));
   }
   const OperationRule* rule = FindOperationRule(target.operation);
+  bool if_certificate = false;
   if (rule != nullptr) {
     for (const auto& grant : it->second.grants) {
-      if ((rule->roles & grant.role_bit) != 0 && Covers(grant, *rule, target)) return Ok();
+      if ((rule->roles & grant.role_bit) == 0) continue;
+      const Coverage coverage = Covers(grant, *rule, target);
+      if (coverage == Coverage::kYes) return Ok();
+      if_certificate |= coverage == Coverage::kIfCertificate;
     }
+  }
+  if (if_certificate) {
+    // Certificates and plain secrets never share a name, so the secret is the certificate's
+    // exactly when the certificate exists.
+    CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
+    CV_ASSIGN_OR_RETURN(auto cert, txn->GetCertificate(target.vault, target.name));
+    if (cert) return Ok();
   }
   std::string on = target.vault.empty() ? "the server" : "vault " + std::string(target.vault);
   if (!target.name.empty()) on += ", object " + std::string(target.name);

@@ -81,8 +81,10 @@ class Authorizer {
   };
   using Snapshot = std::unordered_map<std::string, Entry>;
 
+  enum class Coverage { kNo, kYes, kIfCertificate };
+
   std::shared_ptr<const Snapshot> Current();
-  static bool Covers(const Grant& grant, const OperationRule& rule, const Target& target);
+  static Coverage Covers(const Grant& grant, const OperationRule& rule, const Target& target);
 
   store::Store& store_;
   const std::chrono::milliseconds max_age_;

@@ -14,10 +14,10 @@ TEST(NormalizeScopeTest, AcceptsTheFourForms) {
 }
 
 TEST(NormalizeScopeTest, RefusesEverythingElse) {
-  for (const char* bad : {"", "vaults/prod", "//", "/vaults", "/vaults/", "/vaults/p",
-                          "/vaults/prod/keys/k", "/vaults/prod/certificates",
-                          "/vaults/prod/certificates/a/b", "/vaults/prod/secrets/bad_name",
-                          "/vaults/-x", "/other/prod"}) {
+  for (const char* bad :
+       {"", "vaults/prod", "//", "/vaults", "/vaults/", "/vaults/p", "/vaults/prod/keys/k",
+        "/vaults/prod/certificates", "/vaults/prod/certificates/a/b",
+        "/vaults/prod/secrets/bad_name", "/vaults/-x", "/other/prod"}) {
     auto scope = NormalizeScope(bad);
     ASSERT_FALSE(scope) << bad;
     EXPECT_EQ(scope.error().code(), "BadParameter");
@@ -41,7 +41,8 @@ class AuthorizerTest : public ::testing::Test {
       ASSERT_TRUE(txn->PutPrincipal({id, id, "h", 0, std::string(id) != "off", 1, 1}));
     }
     ASSERT_TRUE(txn->PutRoleAssignment({"1", "admin", "Administrator", "/", 1}));
-    ASSERT_TRUE(txn->PutRoleAssignment({"2", "officer", "Certificates Officer", "/vaults/prod", 1}));
+    ASSERT_TRUE(
+        txn->PutRoleAssignment({"2", "officer", "Certificates Officer", "/vaults/prod", 1}));
     ASSERT_TRUE(txn->PutRoleAssignment(
         {"3", "keyreader", "Secrets User", "/vaults/prod/certificates/Web", 1}));
     ASSERT_TRUE(txn->PutRoleAssignment({"4", "reader", "Reader", "/", 1}));
@@ -76,6 +77,16 @@ TEST_F(AuthorizerTest, VaultScopeStaysInItsVaultAndOffManagement) {
 }
 
 TEST_F(AuthorizerTest, CertificateScopeCoversItsSecretOnly) {
+  // No certificate "web" yet: a secret of that name would be a plain secret, not its key.
+  EXPECT_FALSE(Allowed("keyreader", "secrets.get", "prod", "web"));
+  {
+    auto txn = *store_->BeginWrite();
+    model::Certificate cert;
+    cert.vault = "prod";
+    cert.name = "Web";
+    ASSERT_TRUE(txn->PutCertificate(cert));
+    ASSERT_TRUE(txn->Commit());
+  }
   EXPECT_TRUE(Allowed("keyreader", "secrets.get", "prod", "web"));
   EXPECT_TRUE(Allowed("keyreader", "secrets.get", "prod", "WEB"));
   EXPECT_FALSE(Allowed("keyreader", "secrets.get", "prod", "other"));
