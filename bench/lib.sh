@@ -140,13 +140,16 @@ print_header() {
 }
 
 # start_certvault DATA_DIR [EXTRA_ARGS...]: starts the server on a free port and sets CV_PORT,
-# CV_CA, CV_ADMIN, CV_PID. The log goes to DATA_DIR.log.
+# CV_CA, CV_ADMIN, CV_PID. The log goes to DATA_DIR.log. Throttling is off (--rate-limit 0): the
+# load generator is one principal far above any sensible per-caller limit, and the peers do not
+# throttle either. Everything else (authorisation, the audit record written before each
+# response) is as in production.
 start_certvault() {
   local dir="$1"
   shift
   local log="$dir.log"
   "$CERTVAULT_BIN" server --data-dir "$dir" --listen 127.0.0.1:0 --dns-suffix localhost \
-    --log-level warn "$@" >"$log" 2>&1 &
+    --log-level warn --rate-limit 0 "$@" >"$log" 2>&1 &
   CV_PID=$!
   bench_track "$CV_PID"
   local line=""
