@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/audit_store.h"
+#include "store/testing/store_fixture.h"
 
 namespace certvault::store {
 namespace {
@@ -69,43 +70,15 @@ std::vector<int64_t> Times(const std::vector<AuditRecord>& records) {
   return out;
 }
 
-enum class Kind { kMemory, kSqlite };
+using store_testing::Kind;
 
-void PrintTo(Kind kind, std::ostream* os) { *os << (kind == Kind::kMemory ? "memory" : "sqlite"); }
-
-class AuditStoreTestBase : public ::testing::Test {
+class AuditStoreTestBase : public store_testing::StoreFixture<AuditStore> {
  protected:
-  virtual Kind kind() const = 0;
-
-  void SetUp() override {
-    if (kind() == Kind::kSqlite) {
-      std::string tmpl = (std::filesystem::temp_directory_path() / "cv_audit_test_XXXXXX").string();
-      ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-      dir_ = tmpl;
-      path_ = (dir_ / "audit.db").string();
-    }
-    Open();
+  std::unique_ptr<AuditStore> OpenMemory() override { return NewMemoryAuditStore(); }
+  Result<std::unique_ptr<AuditStore>> OpenSqlite(const std::string& path) override {
+    return OpenSqliteAuditStore(path);
   }
-
-  void TearDown() override {
-    store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    if (kind() == Kind::kMemory) {
-      store_ = NewMemoryAuditStore();
-    } else {
-      auto opened = OpenSqliteAuditStore(path_);
-      ASSERT_TRUE(opened.has_value()) << opened.error().message();
-      store_ = std::move(*opened);
-    }
-  }
-
-  void Reopen() {
-    store_.reset();
-    Open();
-  }
+  const char* FileName() const override { return "audit.db"; }
 
   // Appends the records and returns them with their seqs.
   std::vector<AuditRecord> Append(std::vector<AuditRecord> records) {
@@ -119,10 +92,6 @@ class AuditStoreTestBase : public ::testing::Test {
     f.limit = kMaxAuditQueryLimit;
     return Query(f);
   }
-
-  std::filesystem::path dir_;
-  std::string path_;
-  std::unique_ptr<AuditStore> store_;
 };
 
 class AuditStoreConformanceTest : public AuditStoreTestBase,
@@ -392,10 +361,7 @@ TEST_P(AuditStoreConformanceTest, SeqsAreNotReusedAfterDeletion) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AuditStores, AuditStoreConformanceTest,
-                         ::testing::Values(Kind::kMemory, Kind::kSqlite),
-                         [](const ::testing::TestParamInfo<Kind>& info) {
-                           return info.param == Kind::kMemory ? "Memory" : "Sqlite";
-                         });
+                         ::testing::Values(Kind::kMemory, Kind::kSqlite), store_testing::KindName);
 
 // --- SQLite only -------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@
 
 #include "store/sqlite/migrations.h"
 #include "store/store.h"
+#include "store/testing/store_fixture.h"
 
 // Field-wise equality for the round-trip checks (the model types define none).
 namespace certvault::model {
@@ -236,43 +237,15 @@ std::vector<std::string> Versions(const std::vector<T>& items) {
   return out;
 }
 
-enum class Kind { kMemory, kSqlite };
+using store_testing::Kind;
 
-void PrintTo(Kind kind, std::ostream* os) { *os << (kind == Kind::kMemory ? "memory" : "sqlite"); }
-
-class StoreTestBase : public ::testing::Test {
+class StoreTestBase : public store_testing::StoreFixture<Store> {
  protected:
-  virtual Kind kind() const = 0;
-
-  void SetUp() override {
-    if (kind() == Kind::kSqlite) {
-      std::string tmpl = (std::filesystem::temp_directory_path() / "cv_store_test_XXXXXX").string();
-      ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-      dir_ = tmpl;
-      path_ = (dir_ / "certvault.db").string();
-    }
-    Open();
+  std::unique_ptr<Store> OpenMemory() override { return NewMemoryStore(); }
+  Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) override {
+    return OpenSqliteStore(path);
   }
-
-  void TearDown() override {
-    store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    if (kind() == Kind::kMemory) {
-      store_ = NewMemoryStore();
-    } else {
-      auto opened = OpenSqliteStore(path_);
-      ASSERT_TRUE(opened.has_value()) << opened.error().message();
-      store_ = std::move(*opened);
-    }
-  }
-
-  void Reopen() {
-    store_.reset();
-    Open();
-  }
+  const char* FileName() const override { return "certvault.db"; }
 
   // Runs `f` in a write transaction and commits it.
   template <typename F>
@@ -282,10 +255,6 @@ class StoreTestBase : public ::testing::Test {
     MustOk(txn->Commit());
   }
   std::unique_ptr<Transaction> Read() { return Must(store_->BeginRead()); }
-
-  std::filesystem::path dir_;
-  std::string path_;
-  std::unique_ptr<Store> store_;
 };
 
 class StoreConformanceTest : public StoreTestBase, public ::testing::WithParamInterface<Kind> {
@@ -850,10 +819,7 @@ TEST_P(StoreConformanceTest, TransactionMayOutliveTheStore) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
-                         ::testing::Values(Kind::kMemory, Kind::kSqlite),
-                         [](const ::testing::TestParamInfo<Kind>& info) {
-                           return info.param == Kind::kMemory ? "Memory" : "Sqlite";
-                         });
+                         ::testing::Values(Kind::kMemory, Kind::kSqlite), store_testing::KindName);
 
 // --- SQLite only -------------------------------------------------------------------------------
 
