@@ -368,3 +368,101 @@ describe("errors and settings", () => {
     }
   });
 });
+
+describe("service principals, roles and the audit trail", () => {
+  /** Runs the client as another principal (its own credentials file). */
+  function cliAs(credentials, args) {
+    return cli([...args, "--server", server.url, "--credentials", credentials, "--ca-file", server.caPath],
+      { connection: false });
+  }
+
+  async function writeCredentials(file, clientId, clientSecret) {
+    await fsp.writeFile(file, JSON.stringify({
+      client_id: clientId, client_secret: clientSecret, token_url: `${server.url}/oauth2/token`,
+    }), { mode: 0o600 });
+  }
+
+  test("sp create, role assign, use, disable, rotate-secret, role remove, sp delete", async () => {
+    const sp = await ok(["sp", "create", "--name", "ci-bot", "-o", "json"]);
+    assert.match(sp.clientId, /^[0-9a-f]{32}$/);
+    assert.ok(sp.clientSecret.length >= 40);
+    const table = await cli(["sp", "show", sp.clientId]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.ok(!table.stdout.includes(sp.clientSecret), "sp show never prints the secret");
+    const creds = path.join(work, "ci-bot.json");
+    await writeCredentials(creds, sp.clientId, sp.clientSecret);
+
+    await ok(["secret", "set", "cli-sp-secret", "--value", "for the bot"]);
+    await ok(["secret", "set", "cli-sp-other", "--value", "not for the bot"]);
+    // Deny by default: a new principal can read nothing.
+    const before = await cliAs(creds, ["secret", "show", "cli-sp-secret"]);
+    assert.notEqual(before.code, 0);
+    assert.match(before.stderr, /Forbidden|ForbiddenByRbac|403/);
+
+    const assignment = await ok(["role", "assign", "--principal", sp.clientId, "--role", "secrets-user",
+      "--scope", "/vaults/default/secrets/cli-sp-secret", "-o", "json"]);
+    assert.equal(assignment.role, "Secrets User");
+    const listed = await ok(["role", "list", "--principal", sp.clientId, "-o", "json"]);
+    assert.deepEqual(listed.map((a) => a.id), [assignment.id]);
+
+    const shown = await cliAs(creds, ["secret", "show", "cli-sp-secret"]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /for the bot/);
+    const other = await cliAs(creds, ["secret", "show", "cli-sp-other"]);
+    assert.notEqual(other.code, 0);
+    assert.ok(!other.stdout.includes("not for the bot"));
+    const list = await cliAs(creds, ["secret", "list"]);
+    assert.notEqual(list.code, 0, "listing needs a role at vault scope");
+
+    // Disabled: refused within two seconds (bounded poll), enabled again: works.
+    await ok(["sp", "disable", sp.clientId]);
+    let refused = false;
+    for (let i = 0; i < 15 && !refused; i++) {
+      refused = (await cliAs(creds, ["secret", "show", "cli-sp-secret"])).code !== 0;
+      if (!refused) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(refused, "a disabled principal must be refused");
+    await ok(["sp", "enable", sp.clientId]);
+    assert.equal((await cliAs(creds, ["secret", "show", "cli-sp-secret"])).code, 0);
+
+    // A rotated secret replaces the old one.
+    const rotated = await ok(["sp", "rotate-secret", sp.clientId, "-o", "json"]);
+    assert.notEqual(rotated.clientSecret, sp.clientSecret);
+    assert.notEqual((await cliAs(creds, ["secret", "show", "cli-sp-secret"])).code, 0);
+    await writeCredentials(creds, sp.clientId, rotated.clientSecret);
+    assert.equal((await cliAs(creds, ["secret", "show", "cli-sp-secret"])).code, 0);
+
+    // The trail names the bot for what it did and what it was refused.
+    const records = await ok(["audit", "list", "--principal", sp.clientId, "--max", "1000", "-o", "json"]);
+    const outcomes = new Set(records.filter((r) => r.operation === "secrets.get").map((r) => r.outcome));
+    assert.ok(outcomes.has("success") && outcomes.has("denied"), [...outcomes].join(","));
+
+    await ok(["role", "remove", assignment.id]);
+    assert.deepEqual(await ok(["role", "list", "--principal", sp.clientId, "-o", "json"]), []);
+    await ok(["sp", "delete", sp.clientId]);
+    const principals = await ok(["sp", "list", "-o", "json"]);
+    assert.ok(!principals.some((p) => p.clientId === sp.clientId));
+  });
+
+  test("a principal cannot delete itself, and bad input is refused with a clear message", async () => {
+    const admin = JSON.parse(await fsp.readFile(server.adminPath, "utf8"));
+    const self = await cli(["sp", "delete", admin.client_id]);
+    assert.notEqual(self.code, 0);
+    assert.match(self.stderr, /itself/);
+    const badRole = await cli(["role", "assign", "--principal", admin.client_id, "--role", "Owner", "--scope", "/"]);
+    assert.notEqual(badRole.code, 0);
+    assert.match(badRole.stderr, /role/i);
+    const badScope = await cli(["role", "assign", "--principal", admin.client_id, "--role", "Reader",
+      "--scope", "/vaults/default/keys/k"]);
+    assert.notEqual(badScope.code, 0);
+    assert.match(badScope.stderr, /scope/i);
+  });
+
+  test("the new command groups have help with examples", async () => {
+    for (const cmd of [["sp", "create"], ["role", "assign"], ["audit", "list"], ["audit", "export"], ["token", "rotate-key"]]) {
+      const r = await cli([...cmd, "--help"], { connection: false });
+      assert.equal(r.code, 0, cmd.join(" "));
+      assert.match(r.stdout, /Examples?:\n\s+certvault /, cmd.join(" "));
+    }
+  });
+});
