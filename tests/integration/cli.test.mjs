@@ -9,7 +9,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { certvaultBin, startServer } from "./lib/server.mjs";
+import { REPO_ROOT, certvaultBin, startServer } from "./lib/server.mjs";
 import { openssl, pemBlocks } from "./lib/pki.mjs";
 
 const CLI_TIMEOUT_MS = 60_000;
@@ -464,5 +464,20 @@ describe("service principals, roles and the audit trail", () => {
       assert.equal(r.code, 0, cmd.join(" "));
       assert.match(r.stdout, /Examples?:\n\s+certvault /, cmd.join(" "));
     }
+  });
+});
+
+describe("examples", () => {
+  test("examples/least-privilege.sh runs against the server", async () => {
+    const script = path.join(REPO_ROOT, "examples", "least-privilege.sh");
+    const r = await new Promise((resolve) => {
+      execFile("bash", [script, server.dataDir], {
+        env: { ...process.env, CERTVAULT_BIN: process.env.CERTVAULT_CLI_BIN || certvaultBin() },
+        timeout: CLI_TIMEOUT_MS,
+      }, (err, stdout, stderr) => resolve({ code: err ? err.code ?? -1 : 0, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /key: ok/);
+    assert.match(r.stdout, /secrets\.get .* denied +403/);
   });
 });
