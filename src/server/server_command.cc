@@ -234,7 +234,9 @@ int Run(const ServerOptions& options) {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
-  const auto period = std::chrono::seconds(std::clamp<int64_t>(tls_validity / 10, 1, 60));
+  // Once a minute, or more often when a lifetime is short enough to need it.
+  const auto period = std::chrono::seconds(
+      std::clamp<int64_t>(std::min(tls_validity, audit_retention) / 10, 1, 60));
   std::thread maintenance([&] {
     std::unique_lock lock(stop_mu);
     while (!stop_cv.wait_for(lock, period, [&] { return stopping; })) {

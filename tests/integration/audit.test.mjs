@@ -374,3 +374,34 @@ describe("audit trail", { timeout: 240_000 }, () => {
     assert.deepEqual(found, [], `secrets found at rest or in the log:\n  ${found.join("\n  ")}`);
   });
 });
+
+describe("audit retention", { timeout: 60_000 }, () => {
+  let server;
+  before(async () => {
+    server = await startServer({ extraArgs: ["--audit-retention", "PT3S"] });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("records older than --audit-retention are deleted while the server runs", async () => {
+    const old = await request(server, { path: "/secrets?api-version=7.5", token: true });
+    assert.equal(old.status, 200);
+    const oldId = old.headers["x-ms-request-id"];
+    const ids = async () => {
+      const res = await request(server, { host: MANAGEMENT_HOST, path: "/management/audit?maxresults=1000", token: true });
+      assert.equal(res.status, 200, res.text);
+      return res.json.value.map((r) => r.requestId);
+    };
+    assert.ok((await ids()).includes(oldId));
+    // Retention runs every tenth of it (at least every second): within 3 s + 2 s the record goes.
+    let gone = false;
+    for (let i = 0; i < 30 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      gone = !(await ids()).includes(oldId);
+    }
+    assert.ok(gone, "the old record must be deleted after --audit-retention");
+    const recent = await ids();
+    assert.ok(recent.length > 0, "records of the last seconds stay");
+  });
+});
