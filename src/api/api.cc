@@ -27,13 +27,16 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string BearerToken(std::string_view authorization) {
+// The token in an "Authorization: Bearer ..." value (a view into it), or empty.
+std::string_view BearerToken(std::string_view authorization) {
   constexpr std::string_view kPrefix = "bearer ";
   if (authorization.size() <= kPrefix.size()) return {};
-  if (Lower(std::string(authorization.substr(0, kPrefix.size()))) != kPrefix) return {};
+  for (size_t i = 0; i < kPrefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kPrefix[i]) return {};
+  }
   std::string_view token = authorization.substr(kPrefix.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  return std::string(token);
+  return token;
 }
 
 // Request ids only need to be unique, not secret: a random per-process prefix and a counter
@@ -119,8 +122,7 @@ HttpResponse Api::Challenge(const HttpRequest& request, const Error& error) cons
 }
 
 std::optional<HttpResponse> Api::BeforeBody(const HttpRequest& head) const {
-  const RouteMatch match = router_.Match(head.method, head.path);
-  const Access access = match.route ? match.route->access : Access::kDataPlane;
+  const Access access = router_.AccessFor(head.method, head.path);
   if (access != Access::kPublic && head.Header("authorization").empty()) {
     return Challenge(head,
                      Error::Unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
@@ -129,7 +131,7 @@ std::optional<HttpResponse> Api::BeforeBody(const HttpRequest& head) const {
 }
 
 HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& route) const {
-  const RouteMatch match = router_.Match(request.method, request.path);
+  RouteMatch match = router_.Match(request.method, request.path);
   route = match.route;
   const Access access = match.route ? match.route->access : Access::kDataPlane;
   if (!audit_.healthy()) {
@@ -138,14 +140,14 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
                                "it can"));
   }
   // Known before authentication, so that refused requests are audited with them too.
-  ctx.params = match.params;
+  ctx.params = std::move(match.params);
   Result<std::string> vault = std::string();
   if (access == Access::kDataPlane) {
     vault = VaultForHost(request.Header("host"));
     if (vault) ctx.vault = *vault;
   }
   if (access != Access::kPublic) {
-    const std::string token = BearerToken(request.Header("authorization"));
+    const std::string_view token = BearerToken(request.Header("authorization"));
     if (token.empty()) {
       return Challenge(request,
                        Error::Unauthorized("AKV10000: Request is missing a Bearer or PoP token."));
@@ -155,9 +157,10 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
     ctx.caller = *caller;
   }
   if (!vault) return ErrorResponse(vault.error());
+  // The key is only built when throttling is on: it costs an allocation per request.
   const std::string& who =
       ctx.caller.client_id.empty() ? request.remote_address : ctx.caller.client_id;
-  if (int64_t wait = limiter_.Acquire(who + "|" + ctx.vault); wait > 0) {
+  if (int64_t wait = limiter_.enabled() ? limiter_.Acquire(who + "|" + ctx.vault) : 0; wait > 0) {
     HttpResponse r =
         ErrorResponse(Error(ErrorKind::kTooManyRequests, "Throttled",
                             "too many requests from this caller to this vault; retry after " +
@@ -208,11 +211,11 @@ void Api::Handle(HttpRequest& request, Respond respond) const {
 void Api::Answer(const HttpRequest& request, HttpResponse response, Respond respond) const {
   RequestContext ctx;
   ctx.request_id = NewRequestId();
-  const RouteMatch match = router_.Match(request.method, request.path);
+  RouteMatch match = router_.Match(request.method, request.path);
   if (!match.route || match.route->access == Access::kDataPlane) {
     if (auto vault = VaultForHost(request.Header("host"))) ctx.vault = *vault;
   }
-  ctx.params = match.params;
+  ctx.params = std::move(match.params);
   Audit(request, ctx, match.route, std::move(response), std::move(respond));
 }
 

@@ -1,11 +1,15 @@
 #include "api/router.h"
 
+#include <cstdlib>
+
 namespace certvault::api {
 
 namespace {
 
-std::vector<std::string> Split(std::string_view path) {
-  std::vector<std::string> out;
+// Splits `path` on '/' (empty segments skipped) into at most `max` views; returns the number of
+// segments, or max + 1 when there are more.
+size_t Split(std::string_view path, std::string_view* out, size_t max) {
+  size_t n = 0;
   size_t start = 0;
   while (start < path.size()) {
     if (path[start] == '/') {
@@ -14,68 +18,80 @@ std::vector<std::string> Split(std::string_view path) {
     }
     size_t end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
-    out.emplace_back(path.substr(start, end - start));
+    if (n == max) return max + 1;
+    out[n++] = path.substr(start, end - start);
     start = end;
   }
-  return out;
-}
-
-bool IsCapture(const std::string& segment) {
-  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-}
-
-// Number of literal segments: more literals = more specific.
-int Specificity(const std::vector<std::string>& pattern) {
-  int n = 0;
-  for (const auto& s : pattern) n += IsCapture(s) ? 0 : 1;
   return n;
 }
 
-bool MatchSegments(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
-                   std::map<std::string, std::string>* params) {
-  if (pattern.size() != path.size()) return false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (IsCapture(pattern[i])) {
-      if (params) (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = path[i];
-    } else if (pattern[i] != path[i]) {
-      return false;
-    }
-  }
-  return true;
+bool IsCapture(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
 }  // namespace
 
 void Router::Add(Route route) {
-  segments_.push_back(Split(route.pattern));
+  std::string_view parts[kMaxSegments];
+  const size_t n = Split(route.pattern, parts, kMaxSegments);
+  if (n > kMaxSegments) std::abort();  // a route table bug, found at startup
+  Pattern pattern;
+  for (size_t i = 0; i < n; ++i) {
+    const bool capture = IsCapture(parts[i]);
+    pattern.segments.emplace_back(capture ? parts[i].substr(1, parts[i].size() - 2) : parts[i]);
+    pattern.captures.push_back(capture);
+    pattern.specificity += capture ? 0 : 1;
+  }
+  patterns_.push_back(std::move(pattern));
   routes_.push_back(std::move(route));
 }
 
-RouteMatch Router::Match(std::string_view method, std::string_view path) const {
-  const std::vector<std::string> parts = Split(path);
-  RouteMatch best;
+int Router::Find(std::string_view method, std::string_view path, bool* path_matched,
+                 std::string_view* parts, size_t* part_count) const {
+  const size_t n = Split(path, parts, kMaxSegments);
+  *part_count = n;
+  *path_matched = false;
+  if (n > kMaxSegments) return -1;  // longer than any pattern
+  int best = -1;
   int best_specificity = -1;
   for (size_t i = 0; i < routes_.size(); ++i) {
-    std::map<std::string, std::string> params;
-    if (!MatchSegments(segments_[i], parts, &params)) continue;
-    const int specificity = Specificity(segments_[i]);
-    if (routes_[i].method != method) {
-      best.path_matched = true;
-      continue;
+    const Pattern& pattern = patterns_[i];
+    if (pattern.segments.size() != n) continue;
+    bool matched = true;
+    for (size_t k = 0; k < n && matched; ++k) {
+      matched = pattern.captures[k] || pattern.segments[k] == parts[k];
     }
-    if (specificity > best_specificity) {
-      best_specificity = specificity;
-      best.route = &routes_[i];
-      best.params = std::move(params);
+    if (!matched) continue;
+    *path_matched = true;
+    if (routes_[i].method != method) continue;
+    if (pattern.specificity > best_specificity) {
+      best_specificity = pattern.specificity;
+      best = static_cast<int>(i);
     }
   }
-  if (best.route) best.path_matched = true;
   return best;
 }
 
+RouteMatch Router::Match(std::string_view method, std::string_view path) const {
+  std::string_view parts[kMaxSegments];
+  size_t n = 0;
+  RouteMatch match;
+  const int best = Find(method, path, &match.path_matched, parts, &n);
+  if (best < 0) return match;
+  match.route = &routes_[best];
+  const Pattern& pattern = patterns_[best];
+  for (size_t k = 0; k < n; ++k) {
+    if (pattern.captures[k]) match.params[pattern.segments[k]] = std::string(parts[k]);
+  }
+  return match;
+}
+
 Access Router::AccessFor(std::string_view method, std::string_view path) const {
-  RouteMatch m = Match(method, path);
-  return m.route ? m.route->access : Access::kDataPlane;
+  std::string_view parts[kMaxSegments];
+  size_t n = 0;
+  bool path_matched = false;
+  const int best = Find(method, path, &path_matched, parts, &n);
+  return best >= 0 ? routes_[best].access : Access::kDataPlane;
 }
 
 }  // namespace certvault::api

@@ -54,14 +54,27 @@ struct RouteMatch {
 
 class Router {
  public:
+  // REQUIRES: the pattern has at most kMaxSegments segments.
   void Add(Route route);
   RouteMatch Match(std::string_view method, std::string_view path) const;
   // The access level of the route `path` would reach with any method (kDataPlane if none).
   Access AccessFor(std::string_view method, std::string_view path) const;
 
+  static constexpr size_t kMaxSegments = 16;
+
  private:
+  struct Pattern {
+    std::vector<std::string> segments;  // a capture's segment holds its name, without braces
+    std::vector<bool> captures;         // parallel to segments
+    int specificity = 0;                // literal segments: more literals = more specific
+  };
+  // Finds the route without building its captures (Match runs on every request, twice).
+  // Sets *path_matched when some route has this path. Returns the index of the route, or -1.
+  int Find(std::string_view method, std::string_view path, bool* path_matched,
+           std::string_view* parts, size_t* part_count) const;
+
   std::vector<Route> routes_;
-  std::vector<std::vector<std::string>> segments_;  // parallel to routes_
+  std::vector<Pattern> patterns_;  // parallel to routes_
 };
 
 }  // namespace certvault::api

@@ -1,7 +1,9 @@
 #include "auth/audit_writer.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <exception>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,10 +50,18 @@ AuditWriter::~AuditWriter() { Stop(); }
 
 void AuditWriter::Record(model::AuditRecord record, std::function<void(Status)> done) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (!stopping_ && queue_.size() < options_.max_queue) {
-    queue_.push_back({std::move(record), std::move(done)});
+  if (!stopping_ && queued_records_.size() < options_.max_queue) {
+    queued_records_.push_back(std::move(record));
+    try {
+      queued_dones_.push_back(std::move(done));
+    } catch (...) {
+      queued_records_.pop_back();  // keeps the two vectors parallel
+      throw;
+    }
+    const bool wake = idle_;
+    idle_ = false;
     lock.unlock();
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
     return;
   }
   const char* refusal = stopping_ ? "audit writer: stopped" : "audit writer: queue full";
@@ -76,19 +86,27 @@ void AuditWriter::Run() {
   current_writer = this;
   const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
   std::vector<model::AuditRecord> records;
-  std::vector<std::function<void(Status)>> dones;
+  std::vector<Done> dones;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
-      const size_t n = std::min(queue_.size(), max_batch);
-      records.reserve(n);
-      dones.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        records.push_back(std::move(queue_.front().record));
-        dones.push_back(std::move(queue_.front().done));
-        queue_.pop_front();
+      if (queued_records_.empty() && !stopping_) {
+        idle_ = true;
+        wake_.wait(lock, [&] { return stopping_ || !queued_records_.empty(); });
+        idle_ = false;
+      }
+      if (queued_records_.empty()) return;  // stopping, and everything queued is done
+      if (queued_records_.size() <= max_batch) {
+        records.swap(queued_records_);
+        dones.swap(queued_dones_);
+      } else {
+        const auto n = static_cast<std::ptrdiff_t>(max_batch);
+        records.assign(std::make_move_iterator(queued_records_.begin()),
+                       std::make_move_iterator(queued_records_.begin() + n));
+        dones.assign(std::make_move_iterator(queued_dones_.begin()),
+                     std::make_move_iterator(queued_dones_.begin() + n));
+        queued_records_.erase(queued_records_.begin(), queued_records_.begin() + n);
+        queued_dones_.erase(queued_dones_.begin(), queued_dones_.begin() + n);
       }
     }
 

@@ -15,10 +15,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/result.h"
 #include "model/audit.h"
@@ -56,10 +56,7 @@ class AuditWriter {
   void Stop();
 
  private:
-  struct Pending {
-    model::AuditRecord record;
-    std::function<void(Status)> done;
-  };
+  using Done = std::function<void(Status)>;
 
   void Run();
 
@@ -67,9 +64,15 @@ class AuditWriter {
   const AuditWriterOptions options_;
 
   std::mutex mu_;
-  std::condition_variable wake_;  // signalled when a record is queued or stopping_ is set
-  std::deque<Pending> queue_;     // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
+  // Signalled when stopping_ is set, or a record is queued while the writer is idle (waiting for
+  // one): records queued while it writes a batch need not wake it.
+  std::condition_variable wake_;
+  // The queue, as two parallel vectors that the writer swaps with its own (emptied) ones, so that
+  // their capacity is reused and taking a batch costs no allocation.
+  std::vector<model::AuditRecord> queued_records_;  // guarded by mu_
+  std::vector<Done> queued_dones_;                  // guarded by mu_, parallel to queued_records_
+  bool idle_ = false;                               // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
 
   std::atomic<bool> healthy_{true};  // written by the writer thread only
 

@@ -196,6 +196,18 @@ TEST(AuditWriterTest, RecordsQueuedDuringAnAppendShareTheNextBatch) {
   EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 49}));
 }
 
+TEST(AuditWriterTest, AnIdleWriterIsWokenByTheNextRecord) {
+  FakeAuditStore store;
+  AuditWriter writer(store);
+  for (int i = 0; i < 3; ++i) {
+    Outcomes outcomes;
+    writer.Record(MakeRecord(i), outcomes.Callback());
+    EXPECT_EQ(CountOk(outcomes.Await()), 1u);
+    std::this_thread::sleep_for(20ms);  // the writer goes back to waiting for a record
+  }
+  EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 1, 1}));
+}
+
 TEST(AuditWriterTest, BatchesAreCappedAtMaxBatch) {
   FakeAuditStore store;
   Outcomes outcomes;

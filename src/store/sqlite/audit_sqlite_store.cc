@@ -71,6 +71,32 @@ constexpr const char* kColumns =
     "seq, time_ms, request_id, principal, source, vault, operation, object, outcome, status, "
     "duration_us";
 
+// The seq the next record gets: one past the largest ever used (sqlite_sequence keeps it even
+// after the rows holding it were deleted).
+constexpr const char* kNextSeqSql =
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit_records'), 0), "
+    "coalesce((SELECT max(seq) FROM audit_records), 0)) + 1";
+
+// Rows per INSERT statement at most; a power of two (batches are cut into power-of-two chunks).
+constexpr size_t kMaxRowsPerInsert = 64;
+
+// "INSERT ... VALUES (...), ..." for `rows` rows, from a table built once.
+const std::string& InsertSql(size_t rows) {
+  static const std::vector<std::string> sql = [] {
+    std::vector<std::string> out(kMaxRowsPerInsert + 1);
+    for (size_t n = 1; n <= kMaxRowsPerInsert; n *= 2) {
+      std::string& s = out[n];
+      s = "INSERT INTO audit_records (seq, time_ms, request_id, principal, source, vault, "
+          "operation, object, outcome, status, duration_us) VALUES ";
+      for (size_t i = 0; i < n; ++i) {
+        s += i == 0 ? "(?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?)";
+      }
+    }
+    return out;
+  }();
+  return sql[rows];
+}
+
 model::AuditRecord ReadRecord(const Statement& s) {
   model::AuditRecord r;
   r.seq = s.Int(0);
@@ -158,27 +184,42 @@ class SqliteAuditStore final : public AuditStore {
 
     std::lock_guard<std::mutex> lock(writer_mu_);
     Status status = InWriteTransaction(*writer_, [&]() -> Status {
-      for (model::AuditRecord& r : records) {
-        CV_ASSIGN_OR_RETURN(
-            Statement s,
-            writer_->Prepare("INSERT INTO audit_records (time_ms, request_id, principal, source, "
-                             "vault, operation, object, outcome, status, duration_us) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"));
-        s.BindInt(r.time_ms)
-            .BindText(r.request_id)
-            .BindText(r.principal)
-            .BindText(r.source)
-            .BindText(r.vault)
-            .BindText(r.operation)
-            .BindText(r.object)
-            .BindText(r.outcome)
-            .BindInt(r.status)
-            .BindInt(r.duration_us);
-        CV_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) return Fail(Error::Internal("audit store: insert returned no seq"));
-        r.seq = s.Int(0);
-        CV_ASSIGN_OR_RETURN(bool more, s.Step());  // finishes the statement
-        if (more) return Fail(Error::Internal("audit store: insert returned several rows"));
+      // The seqs are assigned here rather than by SQLite, so that the rows need no RETURNING (it
+      // costs each statement an ephemeral table) and go in multi-row INSERTs. They are what
+      // AUTOINCREMENT would give: one past the largest seq ever used, which sqlite_sequence
+      // remembers (an explicit seq larger than it updates it), and this transaction holds the
+      // write lock.
+      int64_t first = 0;
+      {
+        CV_ASSIGN_OR_RETURN(Statement next, writer_->Prepare(kNextSeqSql));
+        CV_ASSIGN_OR_RETURN(bool row, next.Step());
+        if (!row) return Fail(Error::Internal("audit store: no next seq"));
+        first = next.Int(0);
+      }  // resets the statement before the inserts
+      for (size_t i = 0; i < records.size(); ++i) records[i].seq = first + static_cast<int64_t>(i);
+      size_t done = 0;
+      while (done < records.size()) {
+        // The largest prepared size that fits: at most log2(kMaxRowsPerInsert) + 1 statements
+        // for a batch up to that size, each prepared once.
+        size_t rows = kMaxRowsPerInsert;
+        while (rows > records.size() - done) rows /= 2;
+        CV_ASSIGN_OR_RETURN(Statement insert, writer_->Prepare(InsertSql(rows)));
+        for (size_t i = done; i < done + rows; ++i) {
+          const model::AuditRecord& r = records[i];
+          insert.BindInt(r.seq)
+              .BindInt(r.time_ms)
+              .BindText(r.request_id)
+              .BindText(r.principal)
+              .BindText(r.source)
+              .BindText(r.vault)
+              .BindText(r.operation)
+              .BindText(r.object)
+              .BindText(r.outcome)
+              .BindInt(r.status)
+              .BindInt(r.duration_us);
+        }
+        CV_RETURN_IF_ERROR(insert.Run());
+        done += rows;
       }
       return Ok();
     });
