@@ -369,13 +369,6 @@ class SqliteAuditStoreTest : public AuditStoreTestBase {
  protected:
   Kind kind() const override { return Kind::kSqlite; }
 
-  // A plain connection to the database file, as another process would have.
-  sqlite3* Raw() {
-    if (raw_ == nullptr) {
-      EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &raw_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-    }
-    return raw_;
-  }
   int RawExec(const char* sql) { return sqlite3_exec(Raw(), sql, nullptr, nullptr, nullptr); }
   std::vector<std::string> RawTexts(const char* sql) {
     sqlite3_stmt* stmt = nullptr;
@@ -387,12 +380,6 @@ class SqliteAuditStoreTest : public AuditStoreTestBase {
     sqlite3_finalize(stmt);
     return out;
   }
-  void TearDown() override {
-    if (raw_ != nullptr) sqlite3_close(raw_);
-    AuditStoreTestBase::TearDown();
-  }
-
-  sqlite3* raw_ = nullptr;
 };
 
 TEST_F(SqliteAuditStoreTest, RecordsAndSeqsPersistAcrossReopen) {

@@ -827,13 +827,6 @@ class SqliteStoreTest : public StoreTestBase {
  protected:
   Kind kind() const override { return Kind::kSqlite; }
 
-  // A plain connection to the database file, as another process would have.
-  sqlite3* Raw() {
-    if (raw_ == nullptr) {
-      EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &raw_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-    }
-    return raw_;
-  }
   std::vector<int64_t> RawInts(const char* sql) {
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(Raw(), sql, -1, &stmt, nullptr), SQLITE_OK);
@@ -842,12 +835,6 @@ class SqliteStoreTest : public StoreTestBase {
     sqlite3_finalize(stmt);
     return out;
   }
-  void TearDown() override {
-    if (raw_ != nullptr) sqlite3_close(raw_);
-    StoreTestBase::TearDown();
-  }
-
-  sqlite3* raw_ = nullptr;
 };
 
 TEST_F(SqliteStoreTest, DataPersistsAcrossReopen) {

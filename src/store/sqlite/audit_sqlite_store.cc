@@ -33,6 +33,7 @@
 
 #include "store/audit_store.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/migrations.h"
 
 namespace certvault::store {
 namespace {
@@ -60,7 +61,6 @@ CREATE INDEX audit_records_principal ON audit_records (principal);
 )sql";
 
 constexpr const char* kAuditMigrations[] = {kAuditMigration1};
-constexpr int64_t kLatestVersion = std::size(kAuditMigrations);
 
 // Rows DeleteBefore removes per transaction; bounds how long one chunk holds the writer.
 constexpr int64_t kDeleteChunk = 5000;
@@ -124,42 +124,6 @@ Status InWriteTransaction(Connection& conn, F body) {
   return status;
 }
 
-Result<int64_t> AppliedVersion(Connection& conn) {
-  CV_ASSIGN_OR_RETURN(Statement stmt,
-                      conn.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
-  CV_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  return row ? stmt.Int(0) : 0;
-}
-
-// Applies every migration not yet recorded, each in its own transaction (re-checked inside it, in
-// case another process got there first).
-Status ApplyAuditMigrations(Connection& conn) {
-  CV_RETURN_IF_ERROR(
-      conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                "version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)"));
-  CV_ASSIGN_OR_RETURN(int64_t applied, AppliedVersion(conn));
-  if (applied > kLatestVersion) {
-    return Fail(Error::Internal("audit store: the database schema (version " +
-                                std::to_string(applied) + ") is newer than this binary (" +
-                                std::to_string(kLatestVersion) + ")"));
-  }
-  for (int64_t version = applied + 1; version <= kLatestVersion; ++version) {
-    Status status = InWriteTransaction(conn, [&]() -> Status {
-      CV_ASSIGN_OR_RETURN(int64_t now_applied, AppliedVersion(conn));
-      if (now_applied >= version) return Ok();
-      CV_RETURN_IF_ERROR(conn.Exec(kAuditMigrations[version - 1]));
-      CV_ASSIGN_OR_RETURN(Statement record,
-                          conn.Prepare("INSERT INTO schema_migrations (version, applied_at) "
-                                       "VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))"));
-      return record.BindInt(version).Run();
-    });
-    if (!status) {
-      return Fail(status.error().WithContext("audit store: migration " + std::to_string(version)));
-    }
-  }
-  return Ok();
-}
-
 // Creates the database file owner-only before SQLite opens it; an existing file keeps its mode.
 Status CreatePrivateFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -174,7 +138,7 @@ Status CreatePrivateFile(const std::string& path) {
 class SqliteAuditStore final : public AuditStore {
  public:
   SqliteAuditStore(std::string path, std::unique_ptr<Connection> writer)
-      : path_(std::move(path)), writer_(std::move(writer)) {}
+      : readers_(std::move(path), kMaxIdleReaders), writer_(std::move(writer)) {}
 
   Status Append(std::vector<model::AuditRecord>& records) override {
     if (records.empty()) return Ok();
@@ -230,9 +194,9 @@ class SqliteAuditStore final : public AuditStore {
   }
 
   Result<std::vector<model::AuditRecord>> Query(const model::AuditFilter& f) override {
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, AcquireReader());
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, readers_.Acquire());
     auto out = QueryOn(*reader, f);
-    if (out) ReleaseReader(std::move(reader));
+    if (out) readers_.Release(std::move(reader));
     return out;
   }
 
@@ -329,29 +293,9 @@ class SqliteAuditStore final : public AuditStore {
     }
   }
 
-  Result<std::unique_ptr<Connection>> AcquireReader() {
-    {
-      std::lock_guard<std::mutex> lock(pool_mu_);
-      if (!idle_readers_.empty()) {
-        std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
-        idle_readers_.pop_back();
-        return conn;
-      }
-    }
-    return Connection::Open(path_, Connection::Mode::kReader);
-  }
-
-  void ReleaseReader(std::unique_ptr<Connection> conn) {
-    if (conn->InTransaction()) return;  // dropped rather than pooled
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(conn));
-  }
-
-  const std::string path_;
+  sqlite::ReaderPool readers_;
   std::mutex writer_mu_;
   const std::unique_ptr<Connection> writer_;  // used only under writer_mu_
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by pool_mu_
 };
 
 }  // namespace
@@ -360,7 +304,7 @@ Result<std::unique_ptr<AuditStore>> OpenSqliteAuditStore(const std::string& path
   CV_RETURN_IF_ERROR(CreatePrivateFile(path));
   CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                       Connection::Open(path, Connection::Mode::kWriter));
-  CV_RETURN_IF_ERROR(ApplyAuditMigrations(*writer));
+  CV_RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer, kAuditMigrations, "audit store"));
   return std::make_unique<SqliteAuditStore>(path, std::move(writer));
 }
 

@@ -154,4 +154,22 @@ Status Connection::Exec(const char* sql) {
   return Ok();
 }
 
+Result<std::unique_ptr<Connection>> ReaderPool::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+  }
+  return Connection::Open(path_, Connection::Mode::kReader);
+}
+
+void ReaderPool::Release(std::unique_ptr<Connection> conn) {
+  if (conn->InTransaction()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
+}
+
 }  // namespace certvault::store::sqlite

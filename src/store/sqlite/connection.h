@@ -15,10 +15,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.h"
 
@@ -107,6 +109,23 @@ class Connection {
 
   DbPtr db_;
   std::unordered_map<std::string, StmtPtr, Hash, std::equal_to<>> cache_;
+};
+
+// Query-only connections to one database file, reused: Acquire hands out an idle one or opens a
+// new one; Release keeps up to `max_idle` for later. Thread-safe.
+class ReaderPool {
+ public:
+  ReaderPool(std::string path, size_t max_idle) : path_(std::move(path)), max_idle_(max_idle) {}
+
+  Result<std::unique_ptr<Connection>> Acquire();
+  // A connection still inside a transaction is closed rather than kept.
+  void Release(std::unique_ptr<Connection> conn);
+
+ private:
+  const std::string path_;
+  const size_t max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
 };
 
 }  // namespace certvault::store::sqlite

@@ -145,12 +145,12 @@ Result<int64_t> AppliedVersion(Connection& conn) {
 }
 
 // Applies migration `version` unless another process got there first.
-Status ApplyOne(Connection& conn, int64_t version) {
+Status ApplyOne(Connection& conn, int64_t version, const char* sql) {
   CV_RETURN_IF_ERROR(conn.Run("BEGIN IMMEDIATE"));
   Status status = [&]() -> Status {
     CV_ASSIGN_OR_RETURN(int64_t applied, AppliedVersion(conn));
     if (applied >= version) return Ok();
-    CV_RETURN_IF_ERROR(conn.Exec(kMigrations[version - 1]));
+    CV_RETURN_IF_ERROR(conn.Exec(sql));
     CV_ASSIGN_OR_RETURN(Statement record,
                         conn.Prepare("INSERT INTO schema_migrations (version, applied_at) "
                                      "VALUES (?, CAST(strftime('%s', 'now') AS INTEGER))"));
@@ -158,26 +158,30 @@ Status ApplyOne(Connection& conn, int64_t version) {
   }();
   if (status) status = conn.Run("COMMIT");
   if (!status && conn.InTransaction()) (void)conn.Run("ROLLBACK");
-  if (!status) return Fail(status.error().WithContext("migration " + std::to_string(version)));
-  return Ok();
+  return status;
 }
 
 }  // namespace
 
 std::span<const char* const> Migrations() { return kMigrations; }
 
-Status ApplyMigrations(Connection& conn) {
+Status ApplyMigrations(Connection& conn, std::span<const char* const> migrations,
+                       std::string_view what) {
   CV_RETURN_IF_ERROR(
       conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)"));
   CV_ASSIGN_OR_RETURN(int64_t applied, AppliedVersion(conn));
-  const auto latest = static_cast<int64_t>(Migrations().size());
+  const auto latest = static_cast<int64_t>(migrations.size());
   if (applied > latest) {
-    return Fail(Error::Internal("store: the database schema (version " + std::to_string(applied) +
-                                ") is newer than this binary (" + std::to_string(latest) + ")"));
+    return Fail(Error::Internal(std::string(what) + ": the database schema (version " +
+                                std::to_string(applied) + ") is newer than this binary (" +
+                                std::to_string(latest) + ")"));
   }
   for (int64_t version = applied + 1; version <= latest; ++version) {
-    CV_RETURN_IF_ERROR(ApplyOne(conn, version));
+    if (auto ok = ApplyOne(conn, version, migrations[version - 1]); !ok) {
+      return Fail(
+          ok.error().WithContext(std::string(what) + ": migration " + std::to_string(version)));
+    }
   }
   return Ok();
 }

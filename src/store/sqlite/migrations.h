@@ -4,6 +4,7 @@
 // Applied migrations are recorded in `schema_migrations`.
 
 #include <span>
+#include <string_view>
 
 #include "common/result.h"
 #include "store/sqlite/connection.h"
@@ -12,9 +13,12 @@ namespace certvault::store::sqlite {
 
 std::span<const char* const> Migrations();
 
-// Applies every migration not yet recorded, each in its own transaction. Idempotent; fails if the
-// database was migrated by a newer binary.
+// Applies every migration of `migrations` not yet recorded in `conn`'s `schema_migrations`,
+// each in its own transaction (re-checked inside it, in case another process got there first).
+// Idempotent; fails if the database was migrated by a newer binary. `what` names the database in
+// errors. The main store's schema is Migrations(); the audit store has its own list.
 // REQUIRES: `conn` is the writer connection and no transaction is open on it.
-Status ApplyMigrations(Connection& conn);
+Status ApplyMigrations(Connection& conn, std::span<const char* const> migrations,
+                       std::string_view what);
 
 }  // namespace certvault::store::sqlite

@@ -27,7 +27,7 @@ constexpr size_t kMaxIdleReaders = 4;
 class Shared {
  public:
   Shared(std::string path, std::unique_ptr<Connection> writer)
-      : writer(std::move(writer)), path_(std::move(path)) {}
+      : writer(std::move(writer)), readers(std::move(path), kMaxIdleReaders) {}
 
   std::mutex writer_mu;                      // held for the whole of a write transaction
   const std::unique_ptr<Connection> writer;  // used only under writer_mu
@@ -87,28 +87,7 @@ class Shared {
     return Ok();
   }
 
-  Result<std::unique_ptr<Connection>> AcquireReader() {
-    {
-      std::lock_guard<std::mutex> lock(pool_mu_);
-      if (!idle_readers_.empty()) {
-        std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
-        idle_readers_.pop_back();
-        return conn;
-      }
-    }
-    return Connection::Open(path_, Connection::Mode::kReader);
-  }
-
-  // REQUIRES: no transaction is open on `conn`.
-  void ReleaseReader(std::unique_ptr<Connection> conn) {
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(conn));
-  }
-
- private:
-  const std::string path_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by pool_mu_
+  sqlite::ReaderPool readers;
 };
 
 // Row readers: each takes the columns of its table's SELECT below, in order.
@@ -659,8 +638,7 @@ class SqliteTransaction final : public Transaction {
       return;
     }
     if (conn_->InTransaction()) (void)conn_->Run("ROLLBACK");
-    // A reader stuck in a transaction is dropped rather than pooled.
-    if (!reader_->InTransaction()) shared_->ReleaseReader(std::move(reader_));
+    shared_->readers.Release(std::move(reader_));
     reader_.reset();
   }
 
@@ -677,7 +655,7 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
 
   Result<std::unique_ptr<Transaction>> BeginRead() override {
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, shared_->AcquireReader());
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, shared_->readers.Acquire());
     auto txn = std::make_unique<SqliteTransaction>(shared_, std::move(reader));
     CV_RETURN_IF_ERROR(txn->Begin());
     return txn;
@@ -713,7 +691,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   CV_RETURN_IF_ERROR(CreatePrivateFile(path));
   CV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                       Connection::Open(path, Connection::Mode::kWriter));
-  CV_RETURN_IF_ERROR(ApplyMigrations(*writer));
+  CV_RETURN_IF_ERROR(ApplyMigrations(*writer, Migrations(), "store"));
   return std::make_unique<SqliteStore>(std::make_shared<Shared>(path, std::move(writer)));
 }
 

@@ -4,6 +4,7 @@
 // removed afterwards.
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -46,8 +47,18 @@ class StoreFixture : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (raw_ != nullptr) sqlite3_close(raw_);
+    raw_ = nullptr;
     store_.reset();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // A plain connection to the SQLite file, as another process would have; opened on first use.
+  sqlite3* Raw() {
+    if (raw_ == nullptr) {
+      EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &raw_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    }
+    return raw_;
   }
 
   void Open() {
@@ -68,6 +79,7 @@ class StoreFixture : public ::testing::Test {
   std::filesystem::path dir_;
   std::string path_;
   std::unique_ptr<StoreT> store_;
+  sqlite3* raw_ = nullptr;
 };
 
 }  // namespace certvault::store_testing
