@@ -4,6 +4,7 @@
 
 #include "api/decode.h"
 #include "api/handlers.h"
+#include "common/log.h"
 
 namespace certvault::api {
 
@@ -42,6 +43,10 @@ Result<HttpResponse> CreateVault(Services& s, RequestContext& ctx, const HttpReq
 Result<HttpResponse> DeleteVault(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(auto v, s.vault.GetVault(ctx.Param("vault")));
   CV_RETURN_IF_ERROR(s.vault.DeleteVault(v.name));
+  // The vault's role assignments went with it; a vault made later under the name starts bare.
+  if (auto reloaded = s.identities.ReloadAssignments(); !reloaded) {
+    log::Error("cannot reload role assignments: " + reloaded.error().message());
+  }
   if (s.vaults_changed) s.vaults_changed();
   return Json(200, VaultJson(ctx, s, v));
 }

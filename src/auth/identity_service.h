@@ -58,6 +58,10 @@ class IdentityService {
                                                                  std::string_view scope);
   Result<model::RoleAssignment> RemoveRoleAssignment(std::string_view id);
 
+  // Call after a change made elsewhere that removed role assignments (deleting a vault removes
+  // those scoped to it), so that they stop granting at once.
+  Status ReloadAssignments() { return authorizer_.Invalidate(); }
+
  private:
   Status ValidateExpiry(int64_t secret_expires) const;
   Status Committed(Status status);

@@ -375,4 +375,17 @@ describe("identities and roles", { timeout: 240_000 }, () => {
     assert.equal(wrongSecret.json.error_description, unknown.json.error_description, "the same description for both");
     assert.ok(await principalToken(server, p), "the right secret works");
   });
+
+  it("deleting a vault removes its role assignments: a vault made again under the name starts bare", async () => {
+    const vault = `gone${crypto.randomBytes(3).toString("hex")}`;
+    await manage(server, "PUT", `/management/vaults/${vault}`, { expect: 201 });
+    const p = await principalWithRole(server, "Reader", vaultScope(vault));
+    const list = { host: `${vault}.localhost`, path: "/certificates?api-version=7.5" };
+    assert.equal((await callAs(server, p, list)).status, 200);
+    await manage(server, "DELETE", `/management/vaults/${vault}`, { expect: 200 });
+    await manage(server, "PUT", `/management/vaults/${vault}`, { expect: 201 });
+    assertRbacDenied(await callAs(server, p, list), "the old Reader role must not survive the vault");
+    const left = await manage(server, "GET", `/management/roleassignments?principalId=${p.clientId}`, { expect: 200 });
+    assert.deepEqual(left.json.value, []);
+  });
 });
