@@ -2,14 +2,13 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdio>
 
 #include "api/render.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "common/text.h"
 #include "crypto/encoding.h"
 
 namespace certvault::api {
@@ -21,18 +20,12 @@ bool IsIpLiteral(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // The token in an "Authorization: Bearer ..." value (a view into it), or empty.
 std::string_view BearerToken(std::string_view authorization) {
   constexpr std::string_view kPrefix = "bearer ";
   if (authorization.size() <= kPrefix.size()) return {};
   for (size_t i = 0; i < kPrefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kPrefix[i]) return {};
+    if (AsciiLower(authorization[i]) != kPrefix[i]) return {};
   }
   std::string_view token = authorization.substr(kPrefix.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
@@ -48,6 +41,10 @@ std::string NewRequestId() {
   snprintf(suffix, sizeof(suffix), "%016llx",
            static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
   return prefix + suffix;
+}
+
+Error AuditUnavailable(std::string message) {
+  return Error(ErrorKind::kUnavailable, "AuditUnavailable", std::move(message));
 }
 
 // The audit record's object: "{collection}/{name}[/{version}]" for the route's captures.
@@ -90,7 +87,7 @@ Api::Api(Services services, auth::Authorizer& authorizer, auth::AuditWriter& aud
       router_(BuildRouter(services_)) {}
 
 Result<std::string> Api::VaultForHost(std::string_view host_header) const {
-  const std::string host = Lower(SplitHostHeader(host_header).host);
+  const std::string host = AsciiLower(SplitHostHeader(host_header).host);
   if (host.empty() || host == options_.dns_suffix || IsIpLiteral(host))
     return std::string("default");
   const std::string suffix = "." + options_.dns_suffix;
@@ -135,9 +132,8 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
   route = match.route;
   const Access access = match.route ? match.route->access : Access::kDataPlane;
   if (!audit_.healthy()) {
-    return ErrorResponse(Error(ErrorKind::kUnavailable, "AuditUnavailable",
-                               "the audit trail cannot be written; requests are refused until "
-                               "it can"));
+    return ErrorResponse(
+        AuditUnavailable("the audit trail cannot be written; requests are refused until it can"));
   }
   // Known before authentication, so that refused requests are audited with them too.
   ctx.params = std::move(match.params);
@@ -238,13 +234,19 @@ void Api::Audit(const HttpRequest& request, const RequestContext& ctx, const Rou
   record.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - request.received)
                            .count();
-  audit_.Record(std::move(record), [this, response = std::move(response),
+  audit_.Record(std::move(record), [this, route, response = std::move(response),
                                     respond = std::move(respond)](Status written) mutable {
     if (!written) {
-      log::Error("request refused: its audit record was not written: " + written.error().message());
-      HttpResponse refused =
-          ErrorResponse(Error(ErrorKind::kUnavailable, "AuditUnavailable",
-                              "the request could not be audited, so its result is withheld"));
+      // Enough to find the gap in the trail, nothing secret.
+      std::string request_id;
+      for (const auto& [name, value] : response.headers) {
+        if (name == "x-ms-request-id") request_id = value;
+      }
+      log::Error("audit record not written for request " + request_id + " (" +
+                 (route ? route->operation : "unknown") + ", HTTP " +
+                 std::to_string(response.status) + "); answered 503 instead");
+      HttpResponse refused = ErrorResponse(
+          AuditUnavailable("the request could not be audited, so its result is withheld"));
       for (auto& header : response.headers) {
         if (header.first.starts_with("x-ms-")) refused.headers.push_back(header);
       }

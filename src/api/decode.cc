@@ -61,18 +61,22 @@ bool ParseInt(std::string_view s, int64_t& out) {
 }
 }  // namespace
 
+Result<int64_t> IntQuery(const HttpRequest& request, const char* key, int64_t fallback, int64_t min,
+                         int64_t max) {
+  const std::string_view text = request.Query(key);
+  if (text.empty()) return fallback;
+  int64_t value = 0;
+  if (!ParseInt(text, value) || value < min || value > max) {
+    return Fail(Error::BadParameter(std::string(key) + " must be an integer from " +
+                                    std::to_string(min) + " to " + std::to_string(max)));
+  }
+  return value;
+}
+
 Result<store::Page> DecodePage(const HttpRequest& request) {
-  store::Page page{0, 25};
-  if (auto max = request.Query("maxresults"); !max.empty()) {
-    if (!ParseInt(max, page.limit) || page.limit < 1 || page.limit > 25) {
-      return Fail(Error::BadParameter("maxresults must be an integer from 1 to 25"));
-    }
-  }
-  if (auto token = request.Query("$skiptoken"); !token.empty()) {
-    if (!ParseInt(token, page.offset) || page.offset < 0) {
-      return Fail(Error::BadParameter("$skiptoken is not valid"));
-    }
-  }
+  store::Page page;
+  CV_ASSIGN_OR_RETURN(page.limit, IntQuery(request, "maxresults", 25, 1, 25));
+  CV_ASSIGN_OR_RETURN(page.offset, IntQuery(request, "$skiptoken", 0, 0, INT64_MAX));
   return page;
 }
 

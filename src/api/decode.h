@@ -24,6 +24,10 @@ Result<std::optional<model::Tags>> DecodeTags(const nlohmann::json& body);
 // Optional string field; BadParameter if present and not a string.
 Result<std::optional<std::string>> OptionalString(const nlohmann::json& body, const char* key);
 
+// The integer query parameter `key`, `fallback` when absent; BadParameter unless it is an
+// integer in [min, max].
+Result<int64_t> IntQuery(const HttpRequest& request, const char* key, int64_t fallback, int64_t min,
+                         int64_t max);
 // maxresults (1-25, default 25) and $skiptoken.
 Result<store::Page> DecodePage(const HttpRequest& request);
 // {"value": items, "nextLink": ...} with an absolute nextLink when next_offset >= 0.

@@ -19,6 +19,7 @@
 
 #include "api/render.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace certvault::api {
 
@@ -43,10 +44,9 @@ HttpRequest ToRequest(const http::request_parser<http::string_body>& parser,
   req.method = std::string(msg.method_string());
   ParseTarget(std::string_view(msg.target().data(), msg.target().size()), req.path, req.query);
   for (const auto& field : msg) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    req.headers.emplace_back(std::move(name), std::string(field.value()));
+    const auto name = field.name_string();
+    req.headers.emplace_back(AsciiLower(std::string_view(name.data(), name.size())),
+                             std::string(field.value()));
   }
   req.remote_address = remote;
   return req;
@@ -297,9 +297,7 @@ class BeastServer final : public HttpsServer {
     auto* self = static_cast<BeastServer*>(arg);
     const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (name == nullptr) return SSL_TLSEXT_ERR_OK;
-    std::string host(name);
-    std::transform(host.begin(), host.end(), host.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string host = AsciiLower(name);
     std::shared_ptr<ssl::context> ctx;
     {
       std::lock_guard lock(self->ssl_mu_);

@@ -167,22 +167,9 @@ Result<HttpResponse> ListAudit(Services& s, RequestContext& ctx, const HttpReque
   filter.object = std::string(req.Query("object"));
   filter.operation = std::string(req.Query("operation"));
   filter.outcome = std::string(req.Query("outcome"));
-  auto number = [&](const char* key, int64_t fallback, int64_t min,
-                    int64_t max) -> Result<int64_t> {
-    const std::string_view text = req.Query(key);
-    if (text.empty()) return fallback;
-    if (text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos) {
-      return Fail(Error::BadParameter(std::string(key) + " must be a number"));
-    }
-    const int64_t value = std::stoll(std::string(text));
-    if (value < min || value > max) {
-      return Fail(Error::BadParameter(std::string(key) + " must be between " + std::to_string(min) +
-                                      " and " + std::to_string(max)));
-    }
-    return value;
-  };
-  CV_ASSIGN_OR_RETURN(filter.limit, number("maxresults", 100, 1, store::kMaxAuditQueryLimit));
-  CV_ASSIGN_OR_RETURN(filter.after_seq, number("$skiptoken", 0, 0, INT64_MAX));
+  CV_ASSIGN_OR_RETURN(filter.limit,
+                      IntQuery(req, "maxresults", 100, 1, store::kMaxAuditQueryLimit));
+  CV_ASSIGN_OR_RETURN(filter.after_seq, IntQuery(req, "$skiptoken", 0, 0, INT64_MAX));
   CV_ASSIGN_OR_RETURN(auto records, s.audit.Query(filter));
   json items = json::array();
   for (const auto& r : records) items.push_back(AuditJson(r));

@@ -1,10 +1,9 @@
 #include "auth/rbac.h"
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 
 #include "common/names.h"
+#include "common/text.h"
 
 namespace certvault::auth {
 
@@ -86,20 +85,6 @@ constexpr OperationRule kRules[] = {
     {"tokenkeys.rotate", kServer, kAdmin},
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // 'c' for operations on a certificate, 's' for those on a secret.
 char ObjectKind(std::string_view operation) {
   if (operation.starts_with("certificates.") || operation.starts_with("deletedcertificates.")) {
@@ -155,7 +140,7 @@ Result<std::string> NormalizeScope(std::string_view scope) {
   const auto parts = Split(scope.substr(1));
   if ((parts.size() != 2 && parts.size() != 4) || parts[0] != "vaults") return invalid();
   if (!ValidateVaultName(parts[1])) return invalid();
-  std::string out = "/vaults/" + Lower(parts[1]);
+  std::string out = "/vaults/" + AsciiLower(parts[1]);
   if (parts.size() == 4) {
     if (parts[2] != "certificates" && parts[2] != "secrets") return invalid();
     if (!ValidateObjectName(parts[3], "object")) return invalid();
@@ -169,6 +154,10 @@ Authorizer::Authorizer(store::Store& store, std::chrono::milliseconds max_age)
 
 Status Authorizer::Invalidate() {
   std::lock_guard reload(reload_mu_);
+  return Load();
+}
+
+Status Authorizer::Load() {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
   CV_ASSIGN_OR_RETURN(auto principals, txn->ListPrincipals());
   CV_ASSIGN_OR_RETURN(auto assignments, txn->ListRoleAssignments());
@@ -184,7 +173,7 @@ Status Authorizer::Invalidate() {
     if (parts.size() >= 2) grant.vault = std::string(parts[1]);
     if (parts.size() == 4) {
       grant.kind = parts[2] == "certificates" ? 'c' : 's';
-      grant.name = Lower(parts[3]);
+      grant.name = AsciiLower(parts[3]);
     }
     it->second.grants.push_back(std::move(grant));
   }
@@ -208,8 +197,7 @@ std::shared_ptr<const Authorizer::Snapshot> Authorizer::Current() {
     if (!snapshot) {
       (void)Invalidate();
     } else if (std::unique_lock reload(reload_mu_, std::try_to_lock); reload.owns_lock()) {
-      reload.unlock();
-      (void)Invalidate();
+      (void)Load();
     }
     std::lock_guard lock(mu_);
     snapshot = snapshot_;

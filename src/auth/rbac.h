@@ -84,6 +84,8 @@ class Authorizer {
   enum class Coverage { kNo, kYes, kIfCertificate };
 
   std::shared_ptr<const Snapshot> Current();
+  // Reads principals and assignments into a new snapshot. REQUIRES: reload_mu_ held.
+  Status Load();
   static Coverage Covers(const Grant& grant, const OperationRule& rule, const Target& target);
 
   store::Store& store_;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string_view>
 
+#include "common/text.h"
+
 namespace certvault::cli {
 namespace {
 
@@ -28,7 +30,7 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
   if (line.size() > kName.size()) {
     bool match = true;
     for (size_t i = 0; i < kName.size() && match; ++i) {
-      match = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+      match = AsciiLower(line[i]) == kName[i];
     }
     if (match) {
       std::string_view value = line.substr(kName.size());

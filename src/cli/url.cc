@@ -2,21 +2,13 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 
+#include "common/text.h"
+
 namespace certvault::cli {
-namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string Url::HostPort() const {
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -30,7 +22,7 @@ Result<Url> ParseUrl(std::string_view text) {
   if (scheme_end == std::string_view::npos) {
     return Fail(Error::BadParameter("'" + std::string(text) + "' is not an absolute URL"));
   }
-  url.scheme = Lower(text.substr(0, scheme_end));
+  url.scheme = AsciiLower(text.substr(0, scheme_end));
   if (url.scheme != "https" && url.scheme != "http") {
     return Fail(Error::BadParameter("URL '" + std::string(text) + "' must use https"));
   }
@@ -47,7 +39,7 @@ Result<Url> ParseUrl(std::string_view text) {
     if (close == std::string_view::npos) {
       return Fail(Error::BadParameter("URL '" + std::string(text) + "' has an unclosed '['"));
     }
-    url.host = Lower(authority.substr(1, close - 1));
+    url.host = AsciiLower(authority.substr(1, close - 1));
     url.ipv6 = true;
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -58,7 +50,7 @@ Result<Url> ParseUrl(std::string_view text) {
     }
   } else {
     size_t colon = authority.rfind(':');
-    url.host = Lower(authority.substr(0, colon));
+    url.host = AsciiLower(authority.substr(0, colon));
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (url.host.empty()) {

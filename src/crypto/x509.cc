@@ -6,6 +6,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "common/text.h"
 #include "crypto/encoding.h"
 #include "crypto/internal/keys.h"
 #include "crypto/internal/ossl.h"
@@ -103,9 +104,8 @@ std::string Certificate::SerialHex() const {
   }
   char* hex = BN_bn2hex(bn.get());
   if (hex == nullptr) internal::Die("cannot render a serial number");
-  std::string out(hex);
+  std::string out = AsciiLower(hex);
   OPENSSL_free(hex);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 

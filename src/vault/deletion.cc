@@ -233,14 +233,14 @@ Result<model::Vault> VaultService::CreateVault(std::string_view name) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
   CV_ASSIGN_OR_RETURN(auto existing, txn->GetVault(name));
   if (existing) return Fail(Error::Conflict("vault " + std::string(name) + " already exists"));
-  model::Vault v{Lower(name), clock_.NowUnix()};
+  model::Vault v{AsciiLower(name), clock_.NowUnix()};
   CV_RETURN_IF_ERROR(txn->PutVault(v));
   CV_RETURN_IF_ERROR(Commit(*txn));
   return v;
 }
 
 Status VaultService::DeleteVault(std::string_view name) {
-  if (Lower(name) == "default") {
+  if (AsciiLower(name) == "default") {
     return Fail(Error::Conflict("the default vault cannot be deleted"));
   }
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());

@@ -1,29 +1,22 @@
 #include "vault/internal.h"
 
-#include <algorithm>
-#include <cctype>
+#include "common/text.h"
 
 namespace certvault::vault::internal {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string CertKeyAad(std::string_view vault, std::string_view name, std::string_view version) {
-  return "cert-key/" + Lower(vault) + "/" + Lower(name) + "/" + std::string(version);
+  return "cert-key/" + AsciiLower(vault) + "/" + AsciiLower(name) + "/" + std::string(version);
 }
 
 std::string PendingKeyAad(std::string_view vault, std::string_view name,
                           std::string_view request_id) {
-  return "pending-key/" + Lower(vault) + "/" + Lower(name) + "/" + std::string(request_id);
+  return "pending-key/" + AsciiLower(vault) + "/" + AsciiLower(name) + "/" +
+         std::string(request_id);
 }
 
 std::string SecretValueAad(std::string_view vault, std::string_view name,
                            std::string_view version) {
-  return "secret/" + Lower(vault) + "/" + Lower(name) + "/" + std::string(version);
+  return "secret/" + AsciiLower(vault) + "/" + AsciiLower(name) + "/" + std::string(version);
 }
 
 Error CertificateNotFound(std::string_view name) {

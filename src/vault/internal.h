@@ -6,13 +6,12 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/text.h"
 #include "model/types.h"
 #include "store/store.h"
 #include "vault/vault_service.h"
 
 namespace certvault::vault::internal {
-
-std::string Lower(std::string_view s);
 
 // Additional authenticated data that binds a sealed blob to its record.
 std::string CertKeyAad(std::string_view vault, std::string_view name, std::string_view version);

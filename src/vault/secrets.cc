@@ -129,7 +129,7 @@ Status VaultService::Commit(store::Transaction& txn) {
 
 Result<SecretView> VaultService::GetSecret(std::string_view vault, std::string_view name,
                                            std::string_view version) {
-  std::string key = Lower(vault) + "/" + Lower(name) + "/" + std::string(version);
+  std::string key = AsciiLower(vault) + "/" + AsciiLower(name) + "/" + std::string(version);
   // Taken before reading, so a write committed meanwhile makes the entry stale, never wrong.
   const uint64_t generation = generation_.load();
   std::shared_ptr<const CachedSecret> cached;
@@ -191,12 +191,12 @@ Result<SecretListing> VaultService::ListSecrets(std::string_view vault, store::P
   std::vector<std::pair<std::string, SecretView>> merged;
   for (const auto& s : secrets) {
     CV_ASSIGN_OR_RETURN(auto v, txn->GetSecretVersion(vault, s.name, s.current_version));
-    if (v) merged.emplace_back(Lower(s.name), ViewOf(s, *v));
+    if (v) merged.emplace_back(AsciiLower(s.name), ViewOf(s, *v));
   }
   for (const auto& c : certs) {
     if (c.current_version.empty()) continue;
     CV_ASSIGN_OR_RETURN(auto v, txn->GetCertificateVersion(vault, c.name, c.current_version));
-    if (v) merged.emplace_back(Lower(c.name), ViewOf(c, *v));
+    if (v) merged.emplace_back(AsciiLower(c.name), ViewOf(c, *v));
   }
   std::sort(merged.begin(), merged.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -7,6 +7,8 @@
 #include <array>
 #include <cctype>
 
+#include "common/text.h"
+
 namespace certvault::crypto::internal {
 
 namespace {
@@ -92,17 +94,6 @@ Result<std::vector<Attribute>> SplitSubject(std::string_view s) {
     ++i;  // separator
   }
   return attrs;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 struct NameKey {

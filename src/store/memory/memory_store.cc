@@ -7,17 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.h"
+
 namespace certvault::store::memory {
 namespace {
 
-// Names compare as SQLite's NOCASE does: ASCII letters folded, every other byte as is.
-std::string Fold(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+// Names compare as SQLite's NOCASE does.
+std::string Fold(std::string_view s) { return AsciiLower(s); }
 
 using Key = std::pair<std::string, std::string>;  // folded (vault, name)
 
