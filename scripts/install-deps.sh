@@ -9,13 +9,14 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev openssl libsqlite3-dev sqlite3
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev jq
+  pebble
 )
 # Node.js may come from elsewhere than Debian (with npm bundled, which Debian's npm package then
 # conflicts with): install Debian's only where the commands are missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx-light golang-cfssl wrk)
+  packages+=(nginx-light golang-cfssl wrk lego)
 fi
 
 missing=()

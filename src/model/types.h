@@ -81,6 +81,9 @@ struct Certificate {
   CertificatePolicy policy;
   std::string current_version;  // empty until the first version exists
   std::optional<Deletion> deleted;
+  // When the lifecycle scheduler must next look at the current version (a lifetime action or
+  // the expiry is due), Unix seconds; 0: nothing left to do.
+  int64_t next_check = 0;
   int64_t created = 0;
   int64_t updated = 0;
 };
@@ -112,6 +115,7 @@ struct PendingOperation {
   std::string error_code;
   std::string error_message;
   std::string target_version;  // the version created when completed
+  std::string job_id;          // the renewal job driving the operation; empty for a manual merge
   Attributes attributes;       // applied to the new version on merge
   Tags tags;
   int64_t created = 0;
@@ -163,6 +167,89 @@ struct RoleAssignment {
   std::string role;  // a role name as in auth/rbac.h, e.g. "Secrets User"
   std::string scope;
   int64_t created = 0;
+};
+
+// A certificate issuer configured in a vault: Key Vault's issuer bundle plus certvault's
+// provider settings.
+struct IssuerAdmin {
+  std::string first_name;
+  std::string last_name;
+  std::string email;
+  std::string phone;
+};
+
+struct Issuer {
+  std::string vault;
+  std::string name;
+  std::string provider;          // internal, acme, command, worker
+  std::string account_id;        // credentials.account_id (e.g. an ACME EAB key id)
+  std::string wrapped_password;  // credentials.pwd sealed by the KEK; empty if none
+  std::string organization_id;
+  std::vector<IssuerAdmin> admins;
+  std::string settings = "{}";  // the provider's settings, a JSON object (certvault extension)
+  bool enabled = true;
+  int64_t created = 0;
+  int64_t updated = 0;
+};
+
+// One run of a job's step.
+struct JobAttempt {
+  int64_t started = 0;
+  int64_t finished = 0;  // 0 while running
+  std::string outcome;   // succeeded, retry, failed, waiting, in progress
+  std::string error;
+};
+
+// A durable unit of issuance work: obtain a new version of a certificate from its issuer. It
+// survives restarts; a worker thread leases it, and a lease that runs out frees it for another.
+struct Job {
+  std::string id;    // 32 hex, stable
+  std::string key;   // de-duplication key (unique when not empty), e.g. one renewal per version
+  std::string vault;
+  std::string name;              // the certificate
+  std::string trigger;           // AutoRenew, manual, create
+  std::string source_version;    // the version being renewed; empty for a new certificate
+  std::string validity;          // ISO 8601 duration overriding the policy's validity, or empty
+  std::string request_id;        // the pending operation this job drives; empty until created
+  std::string issuer;            // the issuer's name
+  std::string status = "queued"; // queued, running, waiting, succeeded, failed, cancelled
+  int64_t not_before = 0;        // the next attempt starts no earlier (Unix seconds)
+  int64_t deadline = 0;          // retry until then (the renewed version's expiry); 0: no limit
+  std::string lease_owner;       // who holds it (engine thread or remote worker)
+  int64_t lease_expires = 0;
+  std::string state;             // the provider's saved progress (opaque)
+  std::string last_error;
+  std::vector<JobAttempt> attempts;  // the most recent ones, oldest first
+  int64_t created = 0;
+  int64_t updated = 0;
+};
+
+// An event in the transactional outbox, written in the same transaction as the change it
+// describes. Delivered at least once; `id` lets consumers de-duplicate.
+struct Event {
+  int64_t seq = 0;   // assigned by the store, increasing
+  std::string id;    // 32 hex
+  std::string type;  // e.g. Microsoft.KeyVault.CertificateNewVersionCreated
+  std::string vault;
+  std::string object_type;  // Certificate, Secret
+  std::string object_name;
+  std::string version;
+  std::optional<int64_t> nbf;
+  std::optional<int64_t> exp;
+  std::string key;           // de-duplication key (unique when not empty)
+  std::string detail = "{}";  // JSON object: what else the event carries (action, error...)
+  int64_t time = 0;
+};
+
+// A certificate revoked by a CA this server runs.
+struct Revocation {
+  std::string ca;      // the issuing CA's id
+  std::string serial;  // hex, as crypto::Certificate::SerialHex
+  int64_t revoked = 0;
+  std::string reason;  // RFC 5280 reason name
+  std::string vault;
+  std::string name;
+  std::string version;
 };
 
 }  // namespace certvault::model

@@ -33,6 +33,12 @@ struct Page {
   int64_t limit = 25;  // return at most this many
 };
 
+struct JobFilter {
+  std::string vault;
+  std::string name;    // certificate name
+  std::string status;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
@@ -51,6 +57,9 @@ class Transaction {
   virtual Status PutCertificate(const model::Certificate& cert) = 0;
   // Purges the certificate with its versions and pending operation.
   virtual Status DeleteCertificate(std::string_view vault, std::string_view name) = 0;
+  // Live (not deleted) certificates of every vault with 0 < next_check <= now, earliest first.
+  virtual Result<std::vector<model::Certificate>> ListCertificatesDue(int64_t now,
+                                                                      int64_t limit) = 0;
 
   // Certificate versions, listed in creation order (oldest first).
   virtual Result<std::optional<model::CertificateVersion>> GetCertificateVersion(
@@ -95,6 +104,41 @@ class Transaction {
   virtual Result<std::vector<model::RoleAssignment>> ListRoleAssignments() = 0;
   virtual Status PutRoleAssignment(const model::RoleAssignment& assignment) = 0;
   virtual Status DeleteRoleAssignment(std::string_view id) = 0;
+
+  // Issuers of a vault, ordered by name. DeleteVault removes them.
+  virtual Result<std::optional<model::Issuer>> GetIssuer(std::string_view vault,
+                                                         std::string_view name) = 0;
+  virtual Result<std::vector<model::Issuer>> ListIssuers(std::string_view vault) = 0;
+  virtual Status PutIssuer(const model::Issuer& issuer) = 0;
+  virtual Status DeleteIssuer(std::string_view vault, std::string_view name) = 0;
+
+  // Jobs. PutJob inserts or replaces by id; InsertJob adds a job unless one with the same
+  // non-empty key exists (then returns false and changes nothing). DeleteVault removes a vault's
+  // jobs, DeleteCertificate (purge) a certificate's.
+  virtual Result<std::optional<model::Job>> GetJob(std::string_view id) = 0;
+  virtual Result<std::optional<model::Job>> GetJobByKey(std::string_view key) = 0;
+  virtual Result<bool> InsertJob(const model::Job& job) = 0;
+  virtual Status PutJob(const model::Job& job) = 0;
+  // Newest first. Empty filter fields match everything.
+  virtual Result<std::vector<model::Job>> ListJobs(const JobFilter& filter, Page page) = 0;
+  // Jobs with status queued or running whose not_before and lease_expires are both <= now,
+  // earliest not_before first: what the engine may lease next.
+  virtual Result<std::vector<model::Job>> ListRunnableJobs(int64_t now, int64_t limit) = 0;
+  // Jobs with status waiting for issuer `issuer` of `vault` whose lease_expires <= now, oldest
+  // first: what a remote worker may lease next.
+  virtual Result<std::vector<model::Job>> ListWaitingJobs(std::string_view vault,
+                                                          std::string_view issuer, int64_t now,
+                                                          int64_t limit) = 0;
+
+  // The event outbox. AppendEvent assigns seq and returns true, or returns false and changes
+  // nothing if an event with the same non-empty key exists.
+  virtual Result<bool> AppendEvent(const model::Event& event) = 0;
+  // Events with seq > after, in seq order.
+  virtual Result<std::vector<model::Event>> ListEvents(int64_t after, int64_t limit) = 0;
+
+  // Revocations by the CAs this server runs. Putting one for an existing (ca, serial) replaces it.
+  virtual Status PutRevocation(const model::Revocation& revocation) = 0;
+  virtual Result<std::vector<model::Revocation>> ListRevocations(std::string_view ca) = 0;
 
   // Server-wide settings (wrapped CA and TLS keys, token signing keys...). Values are opaque.
   virtual Result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
