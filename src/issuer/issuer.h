@@ -39,10 +39,10 @@ namespace certvault::issuer {
 
 struct EnrollRequest {
   std::string vault;
-  std::string certificate;  // the certificate's name
-  std::string request_id;   // the pending operation's id; stable across attempts
-  std::string job_id;       // the renewal job's id; stable across attempts
-  std::string csr_der;      // PKCS#10, signed by the pending key
+  std::string certificate;          // the certificate's name
+  std::string request_id;           // the pending operation's id; stable across attempts
+  std::string job_id;               // the renewal job's id; stable across attempts
+  std::string csr_der;              // PKCS#10, signed by the pending key
   model::CertificatePolicy policy;  // the template is policy.issuer.cty
   int64_t not_before = 0;           // the validity the policy asks for (Unix seconds)
   int64_t not_after = 0;

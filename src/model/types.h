@@ -241,6 +241,14 @@ struct Event {
   int64_t time = 0;
 };
 
+// Event types (Key Vault's names where Key Vault has the event).
+inline constexpr const char* kCertificateNewVersionCreated =
+    "Microsoft.KeyVault.CertificateNewVersionCreated";
+inline constexpr const char* kCertificateNearExpiry = "Microsoft.KeyVault.CertificateNearExpiry";
+inline constexpr const char* kCertificateExpired = "Microsoft.KeyVault.CertificateExpired";
+// certvault's own: a renewal stopped for good (the reason is in the event's detail).
+inline constexpr const char* kCertificateRenewalFailed = "CertVault.CertificateRenewalFailed";
+
 // A certificate revoked by a CA this server runs.
 struct Revocation {
   std::string ca;      // the issuing CA's id

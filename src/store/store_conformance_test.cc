@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <ostream>
 #include <stdexcept>
@@ -16,6 +18,8 @@
 #include <tuple>
 #include <vector>
 
+#include "store/sqlite/connection.h"
+#include "store/sqlite/encoding.h"
 #include "store/sqlite/migrations.h"
 #include "store/store.h"
 #include "store/testing/store_fixture.h"
@@ -60,8 +64,9 @@ bool operator==(const Deletion& a, const Deletion& b) {
          std::tie(b.deleted_date, b.scheduled_purge_date);
 }
 bool operator==(const Certificate& a, const Certificate& b) {
-  return std::tie(a.vault, a.name, a.policy, a.current_version, a.deleted, a.created, a.updated) ==
-         std::tie(b.vault, b.name, b.policy, b.current_version, b.deleted, b.created, b.updated);
+  return std::tie(a.vault, a.name, a.policy, a.current_version, a.deleted, a.next_check, a.created,
+                  a.updated) == std::tie(b.vault, b.name, b.policy, b.current_version, b.deleted,
+                                         b.next_check, b.created, b.updated);
 }
 bool operator==(const CertificateVersion& a, const CertificateVersion& b) {
   return std::tie(a.vault, a.name, a.version, a.cer, a.chain, a.wrapped_key, a.content_type,
@@ -72,10 +77,10 @@ bool operator==(const CertificateVersion& a, const CertificateVersion& b) {
 bool operator==(const PendingOperation& a, const PendingOperation& b) {
   return std::tie(a.vault, a.name, a.request_id, a.csr, a.wrapped_key, a.issuer, a.status,
                   a.status_details, a.cancellation_requested, a.error_code, a.error_message,
-                  a.target_version, a.attributes, a.tags, a.created, a.updated) ==
+                  a.target_version, a.job_id, a.attributes, a.tags, a.created, a.updated) ==
          std::tie(b.vault, b.name, b.request_id, b.csr, b.wrapped_key, b.issuer, b.status,
                   b.status_details, b.cancellation_requested, b.error_code, b.error_message,
-                  b.target_version, b.attributes, b.tags, b.created, b.updated);
+                  b.target_version, b.job_id, b.attributes, b.tags, b.created, b.updated);
 }
 bool operator==(const Secret& a, const Secret& b) {
   return std::tie(a.vault, a.name, a.current_version, a.deleted, a.created, a.updated) ==
@@ -98,6 +103,38 @@ bool operator==(const Principal& a, const Principal& b) {
 bool operator==(const RoleAssignment& a, const RoleAssignment& b) {
   return std::tie(a.id, a.principal_id, a.role, a.scope, a.created) ==
          std::tie(b.id, b.principal_id, b.role, b.scope, b.created);
+}
+bool operator==(const IssuerAdmin& a, const IssuerAdmin& b) {
+  return std::tie(a.first_name, a.last_name, a.email, a.phone) ==
+         std::tie(b.first_name, b.last_name, b.email, b.phone);
+}
+bool operator==(const Issuer& a, const Issuer& b) {
+  return std::tie(a.vault, a.name, a.provider, a.account_id, a.wrapped_password, a.organization_id,
+                  a.admins, a.settings, a.enabled, a.created, a.updated) ==
+         std::tie(b.vault, b.name, b.provider, b.account_id, b.wrapped_password, b.organization_id,
+                  b.admins, b.settings, b.enabled, b.created, b.updated);
+}
+bool operator==(const JobAttempt& a, const JobAttempt& b) {
+  return std::tie(a.started, a.finished, a.outcome, a.error) ==
+         std::tie(b.started, b.finished, b.outcome, b.error);
+}
+bool operator==(const Job& a, const Job& b) {
+  return std::tie(a.id, a.key, a.vault, a.name, a.trigger, a.source_version, a.validity,
+                  a.request_id, a.issuer, a.status, a.not_before, a.deadline, a.lease_owner,
+                  a.lease_expires, a.state, a.last_error, a.attempts, a.created, a.updated) ==
+         std::tie(b.id, b.key, b.vault, b.name, b.trigger, b.source_version, b.validity,
+                  b.request_id, b.issuer, b.status, b.not_before, b.deadline, b.lease_owner,
+                  b.lease_expires, b.state, b.last_error, b.attempts, b.created, b.updated);
+}
+bool operator==(const Event& a, const Event& b) {
+  return std::tie(a.seq, a.id, a.type, a.vault, a.object_type, a.object_name, a.version, a.nbf,
+                  a.exp, a.key, a.detail,
+                  a.time) == std::tie(b.seq, b.id, b.type, b.vault, b.object_type, b.object_name,
+                                      b.version, b.nbf, b.exp, b.key, b.detail, b.time);
+}
+bool operator==(const Revocation& a, const Revocation& b) {
+  return std::tie(a.ca, a.serial, a.revoked, a.reason, a.vault, a.name, a.version) ==
+         std::tie(b.ca, b.serial, b.revoked, b.reason, b.vault, b.name, b.version);
 }
 
 }  // namespace certvault::model
@@ -223,6 +260,48 @@ PendingOperation MakePending(std::string vault, std::string name) {
   return op;
 }
 
+model::Issuer MakeIssuer(std::string vault, std::string name) {
+  model::Issuer issuer;
+  issuer.vault = std::move(vault);
+  issuer.name = std::move(name);
+  issuer.provider = "internal";
+  issuer.created = 40;
+  issuer.updated = 41;
+  return issuer;
+}
+
+// A queued job for certificate `name` of `vault`, with id VersionId(n) and no key.
+model::Job MakeJob(int n, std::string vault, std::string name) {
+  model::Job job;
+  job.id = VersionId(n);
+  job.vault = std::move(vault);
+  job.name = std::move(name);
+  job.trigger = "AutoRenew";
+  job.issuer = "corp-ca";
+  job.created = 50;
+  job.updated = 50;
+  return job;
+}
+
+model::Event MakeEvent(int n, std::string key = "") {
+  model::Event e;
+  e.id = VersionId(n);
+  e.type = "Microsoft.KeyVault.CertificateNewVersionCreated";
+  e.vault = "v1";
+  e.object_type = "Certificate";
+  e.object_name = "c" + std::to_string(n);
+  e.key = std::move(key);
+  e.time = 60 + n;
+  return e;
+}
+
+template <typename T>
+std::vector<std::string> Ids(const std::vector<T>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) out.push_back(item.id);
+  return out;
+}
+
 template <typename T>
 std::vector<std::string> Names(const std::vector<T>& items) {
   std::vector<std::string> out;
@@ -289,6 +368,7 @@ TEST_P(StoreConformanceTest, CertificateRoundTrip) {
   full.policy = FullPolicy();
   full.current_version = VersionId(1);
   full.deleted = model::Deletion{1000, 2000};
+  full.next_check = 1750000000;
   Certificate plain = MakeCert("v1", "plain");  // defaults: no deletion, default policy
   Write([&](Transaction& t) {
     MustOk(t.PutCertificate(full));
@@ -347,6 +427,7 @@ TEST_P(StoreConformanceTest, PendingOperationRoundTripAndDelete) {
   full.error_code = "CertificateRequestRejected";
   full.error_message = "rejected";
   full.target_version = VersionId(5);
+  full.job_id = VersionId(6);
   full.attributes = FullAttributes();
   full.tags = {{"k", "v"}};
   full.created = 30;
@@ -698,6 +779,593 @@ TEST_P(StoreConformanceTest, Settings) {
   EXPECT_EQ(Must(Read()->GetSetting("ca.key")), "new");
 }
 
+// --- Issuers -----------------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, IssuerRoundTripOrderAndDelete) {
+  model::Issuer full = MakeIssuer("v1", "Corp-CA");
+  full.provider = "acme";
+  full.account_id = "eab-key-id";
+  full.wrapped_password = Bytes("sealed-password");
+  full.organization_id = "org-1";
+  full.admins = {{"Ada", "Lovelace", "ada@example.com", "+44 20"}, {"", "", "", ""}};
+  full.settings = R"({"directory":"https://acme.example/dir","contact":["mailto:ops@x"]})";
+  full.enabled = false;
+  model::Issuer bare;  // defaults: no admins, settings "{}", enabled, empty password
+  bare.vault = "v1";
+  bare.name = "bare";
+  Write([&](Transaction& t) {
+    MustOk(t.PutIssuer(full));
+    MustOk(t.PutIssuer(bare));
+    MustOk(t.PutIssuer(MakeIssuer("v1", "a-first")));
+    MustOk(t.PutIssuer(MakeIssuer("v2", "other-vault")));
+  });
+  {
+    auto r = Read();
+    EXPECT_EQ(Must(r->GetIssuer("V1", "corp-ca")), full);
+    EXPECT_EQ(Must(r->GetIssuer("v1", "bare")), bare);
+    EXPECT_EQ(Must(r->GetIssuer("v2", "corp-ca")), std::nullopt);
+    EXPECT_EQ(Names(Must(r->ListIssuers("V1"))),
+              (std::vector<std::string>{"a-first", "bare", "Corp-CA"}));  // by name, any case
+    EXPECT_EQ(Names(Must(r->ListIssuers("v2"))), std::vector<std::string>{"other-vault"});
+    EXPECT_EQ(Must(r->ListIssuers("none")).size(), 0u);
+  }
+  // A Put under another spelling replaces, keeping the last spelling.
+  model::Issuer renamed = MakeIssuer("V1", "CORP-CA");
+  Write([&](Transaction& t) { MustOk(t.PutIssuer(renamed)); });
+  EXPECT_EQ(Must(Read()->GetIssuer("v1", "corp-ca")), renamed);
+  EXPECT_EQ(Must(Read()->ListIssuers("v1")).size(), 3u);
+  Write([&](Transaction& t) {
+    MustOk(t.DeleteIssuer("v1", "Corp-Ca"));
+    MustOk(t.DeleteIssuer("v1", "missing"));  // deleting nothing is not an error
+  });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetIssuer("v1", "corp-ca")), std::nullopt);
+  EXPECT_EQ(Names(Must(r->ListIssuers("v1"))), (std::vector<std::string>{"a-first", "bare"}));
+  EXPECT_NE(Must(r->GetIssuer("v2", "other-vault")), std::nullopt);
+}
+
+// --- Jobs --------------------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, JobRoundTrip) {
+  model::Job full = MakeJob(1, "Vault-1", "Web-Cert");
+  full.key = "renew:Vault-1/Web-Cert/" + VersionId(9);
+  full.trigger = "manual";
+  full.source_version = VersionId(9);
+  full.validity = "P90D";
+  full.request_id = VersionId(10);
+  full.issuer = "Corp-CA";
+  full.status = "running";
+  full.not_before = 1700000100;
+  full.deadline = 1800000000;
+  full.lease_owner = "engine-2";
+  full.lease_expires = 1700000400;
+  full.state = Bytes("acme-order-url");
+  full.last_error = "CA unavailable: 503";
+  full.attempts = {{1700000000, 1700000010, "retry", "CA unavailable: 503"},
+                   {1700000100, 0, "in progress", ""}};
+  full.created = 1700000000;
+  full.updated = 1700000100;
+  model::Job bare;  // defaults: queued, no key, no attempts, empty state
+  bare.id = VersionId(2);
+  Write([&](Transaction& t) {
+    EXPECT_TRUE(Must(t.InsertJob(full)));
+    EXPECT_TRUE(Must(t.InsertJob(bare)));
+  });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetJob(VersionId(1))), full);
+  EXPECT_EQ(Must(r->GetJob(VersionId(2))), bare);
+  EXPECT_EQ(Must(r->GetJobByKey(full.key)), full);
+  EXPECT_EQ(Must(r->GetJob(VersionId(3))), std::nullopt);
+  EXPECT_EQ(Must(r->GetJobByKey("renew:other")), std::nullopt);
+  EXPECT_EQ(Must(r->GetJobByKey("")), std::nullopt);  // an empty key is no key
+}
+
+TEST_P(StoreConformanceTest, JobIdsAndKeysCompareExactly) {
+  std::string upper_id = VersionId(0xabc);
+  for (char& c : upper_id) c = static_cast<char>(std::toupper(c));
+  model::Job job = MakeJob(0xabc, "v1", "c");
+  job.key = "renew:v1/c";
+  Write([&](Transaction& t) { EXPECT_TRUE(Must(t.InsertJob(job))); });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetJob(upper_id)), std::nullopt);
+  EXPECT_EQ(Must(r->GetJobByKey("RENEW:V1/C")), std::nullopt);
+  EXPECT_EQ(Must(r->GetJobByKey("renew:v1/c")), job);
+}
+
+TEST_P(StoreConformanceTest, InsertJobRefusesADuplicateKeyAndChangesNothing) {
+  model::Job first = MakeJob(1, "v1", "c");
+  first.key = "renew:v1/c/1";
+  model::Job second = MakeJob(2, "v2", "d");  // another job, same key
+  second.key = first.key;
+  second.status = "waiting";
+  Write([&](Transaction& t) {
+    EXPECT_TRUE(Must(t.InsertJob(first)));
+    EXPECT_FALSE(Must(t.InsertJob(second)));  // in the same transaction
+    EXPECT_EQ(Must(t.GetJob(VersionId(2))), std::nullopt);
+  });
+  Write([&](Transaction& t) {
+    EXPECT_FALSE(Must(t.InsertJob(second)));  // in a later one
+    EXPECT_FALSE(Must(t.InsertJob(first)));   // the very same job again
+  });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetJobByKey(first.key)), first);
+  EXPECT_EQ(Must(r->GetJob(VersionId(1))), first);
+  EXPECT_EQ(Must(r->GetJob(VersionId(2))), std::nullopt);
+  EXPECT_EQ(Ids(Must(r->ListJobs({}, {0, -1}))), std::vector<std::string>{VersionId(1)});
+}
+
+TEST_P(StoreConformanceTest, InsertJobWithATakenIdIsAnError) {
+  model::Job job = MakeJob(1, "v1", "c");
+  Write([&](Transaction& t) { EXPECT_TRUE(Must(t.InsertJob(job))); });
+  model::Job same_id = MakeJob(1, "v1", "other");
+  same_id.key = "a-fresh-key";
+  {
+    auto w = Must(store_->BeginWrite());
+    EXPECT_FALSE(w->InsertJob(same_id).has_value());  // not "already queued": a caller's bug
+    EXPECT_EQ(Must(w->GetJob(VersionId(1))), job);
+  }
+  EXPECT_EQ(Must(Read()->GetJob(VersionId(1))), job);
+}
+
+TEST_P(StoreConformanceTest, EmptyJobKeysNeverConflict) {
+  Write([&](Transaction& t) {
+    for (int i = 1; i <= 3; ++i) EXPECT_TRUE(Must(t.InsertJob(MakeJob(i, "v1", "c"))));
+    MustOk(t.PutJob(MakeJob(4, "v1", "c")));
+  });
+  Write([&](Transaction& t) { EXPECT_TRUE(Must(t.InsertJob(MakeJob(5, "v1", "c")))); });
+  EXPECT_EQ(Must(Read()->ListJobs({}, {0, -1})).size(), 5u);
+}
+
+TEST_P(StoreConformanceTest, PutJobReplacesByIdAndKeepsItsPlace) {
+  // Created in the same second: insertion order breaks the tie.
+  Write([&](Transaction& t) {
+    for (int i = 1; i <= 3; ++i) {
+      model::Job job = MakeJob(i, "v1", "c");
+      job.key = "k" + std::to_string(i);
+      EXPECT_TRUE(Must(t.InsertJob(job)));
+    }
+  });
+  model::Job updated = MakeJob(1, "v1", "c");
+  updated.key = "k1-renamed";
+  updated.status = "succeeded";
+  updated.state = Bytes("done");
+  updated.attempts = {{1, 2, "succeeded", ""}};
+  updated.updated = 99;
+  model::Job added = MakeJob(4, "v1", "c");  // PutJob also inserts
+  Write([&](Transaction& t) {
+    MustOk(t.PutJob(updated));
+    MustOk(t.PutJob(added));
+  });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetJob(VersionId(1))), updated);
+  EXPECT_EQ(Must(r->GetJob(VersionId(4))), added);
+  EXPECT_EQ(Must(r->GetJobByKey("k1")), std::nullopt);  // the old key is free again
+  EXPECT_EQ(Must(r->GetJobByKey("k1-renamed")), updated);
+  EXPECT_EQ(Ids(Must(r->ListJobs({}, {0, -1}))),
+            (std::vector<std::string>{VersionId(4), VersionId(3), VersionId(2), VersionId(1)}));
+  r.reset();
+  Write([&](Transaction& t) {
+    model::Job reuse = MakeJob(5, "v1", "c");
+    reuse.key = "k1";
+    EXPECT_TRUE(Must(t.InsertJob(reuse)));
+  });
+}
+
+TEST_P(StoreConformanceTest, PutJobWithAnotherJobsKeyFailsAndChangesNothing) {
+  model::Job a = MakeJob(1, "v1", "a");
+  a.key = "ka";
+  model::Job b = MakeJob(2, "v1", "b");
+  b.key = "kb";
+  Write([&](Transaction& t) {
+    MustOk(t.PutJob(a));
+    MustOk(t.PutJob(b));
+  });
+  model::Job b_stealing = b;
+  b_stealing.key = "ka";
+  b_stealing.status = "failed";
+  model::Job c_stealing = MakeJob(3, "v1", "c");
+  c_stealing.key = "ka";
+  {
+    auto w = Must(store_->BeginWrite());
+    EXPECT_FALSE(w->PutJob(b_stealing).has_value());
+    EXPECT_FALSE(w->PutJob(c_stealing).has_value());
+    // Neither the job holding the key nor the one that asked for it changed.
+    EXPECT_EQ(Must(w->GetJob(VersionId(1))), a);
+    EXPECT_EQ(Must(w->GetJob(VersionId(2))), b);
+    EXPECT_EQ(Must(w->GetJob(VersionId(3))), std::nullopt);
+    EXPECT_EQ(Must(w->GetJobByKey("ka")), a);
+  }
+  EXPECT_EQ(Ids(Must(Read()->ListJobs({}, {0, -1}))),
+            (std::vector<std::string>{VersionId(2), VersionId(1)}));
+}
+
+TEST_P(StoreConformanceTest, ListJobsNewestFirstWithFilterAndPaging) {
+  struct Spec {
+    int n;
+    const char* vault;
+    const char* name;
+    const char* status;
+    int64_t created;
+  };
+  const Spec specs[] = {
+      {1, "v1", "a", "succeeded", 100}, {2, "v1", "b", "queued", 300},
+      {3, "V1", "A", "queued", 200},    {4, "v2", "a", "queued", 400},
+      {5, "v1", "a", "failed", 200},  // same second as 3, inserted later: newer
+      {6, "v10", "a", "queued", 500},
+  };
+  Write([&](Transaction& t) {
+    for (const Spec& spec : specs) {
+      model::Job job = MakeJob(spec.n, spec.vault, spec.name);
+      job.status = spec.status;
+      job.created = spec.created;
+      EXPECT_TRUE(Must(t.InsertJob(job)));
+    }
+  });
+  auto r = Read();
+  auto ids = [&](JobFilter filter, Page page = {0, -1}) {
+    std::vector<int> out;
+    for (const auto& job : Must(r->ListJobs(filter, page))) {
+      for (const Spec& spec : specs) {
+        if (VersionId(spec.n) == job.id) out.push_back(spec.n);
+      }
+    }
+    return out;
+  };
+  using V = std::vector<int>;
+  EXPECT_EQ(ids({}), (V{6, 4, 2, 5, 3, 1}));
+  EXPECT_EQ(ids({"v1", "", ""}), (V{2, 5, 3, 1}));  // vaults compare case-insensitively
+  EXPECT_EQ(ids({"", "A", ""}), (V{6, 4, 5, 3, 1}));
+  EXPECT_EQ(ids({"", "", "queued"}), (V{6, 4, 2, 3}));
+  EXPECT_EQ(ids({"", "", "Queued"}), V{});  // statuses compare exactly
+  EXPECT_EQ(ids({"V1", "a", ""}), (V{5, 3, 1}));
+  EXPECT_EQ(ids({"v1", "a", "queued"}), (V{3}));
+  EXPECT_EQ(ids({"none", "", ""}), V{});
+  EXPECT_EQ(ids({}, {0, 2}), (V{6, 4}));
+  EXPECT_EQ(ids({}, {2, 2}), (V{2, 5}));
+  EXPECT_EQ(ids({}, {5, 2}), (V{1}));
+  EXPECT_EQ(ids({}, {6, 2}), V{});
+  EXPECT_EQ(ids({"v1", "", ""}, {1, 2}), (V{5, 3}));
+  EXPECT_EQ(ids({}, {-1, 1}), (V{6}));
+  EXPECT_EQ(Must(r->ListJobs({}, {})).size(), 6u);  // the default page holds them all
+}
+
+TEST_P(StoreConformanceTest, ListRunnableJobs) {
+  constexpr int64_t kNow = 1000;
+  struct Spec {
+    int n;
+    const char* status;
+    int64_t not_before;
+    int64_t lease_expires;
+    int64_t created;
+  };
+  const Spec specs[] = {
+      {1, "queued", 900, 0, 10},          // runnable
+      {2, "running", 500, 999, 10},       // runnable: its lease ran out
+      {3, "queued", kNow, kNow, 10},      // runnable: both times are == now
+      {4, "queued", kNow + 1, 0, 10},     // not yet
+      {5, "running", 100, kNow + 1, 10},  // leased
+      {6, "waiting", 0, 0, 10},           // a remote worker's
+      {7, "succeeded", 0, 0, 10},        {8, "failed", 0, 0, 10}, {9, "cancelled", 0, 0, 10},
+      {10, "queued", 900, 0, 5},   // same not_before as 1, created earlier
+      {11, "queued", 900, 0, 10},  // same not_before and created as 1, inserted later
+  };
+  Write([&](Transaction& t) {
+    for (const Spec& spec : specs) {
+      model::Job job = MakeJob(spec.n, "v1", "c" + std::to_string(spec.n));
+      job.status = spec.status;
+      job.not_before = spec.not_before;
+      job.lease_expires = spec.lease_expires;
+      job.created = spec.created;
+      EXPECT_TRUE(Must(t.InsertJob(job)));
+    }
+  });
+  auto r = Read();
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Ids(Must(r->ListRunnableJobs(kNow, 100))),
+            (V{VersionId(2), VersionId(10), VersionId(1), VersionId(11), VersionId(3)}));
+  EXPECT_EQ(Ids(Must(r->ListRunnableJobs(kNow, 2))), (V{VersionId(2), VersionId(10)}));
+  EXPECT_EQ(Ids(Must(r->ListRunnableJobs(kNow, -1))).size(), 5u);
+  EXPECT_EQ(Ids(Must(r->ListRunnableJobs(kNow, 0))), V{});
+  EXPECT_EQ(Ids(Must(r->ListRunnableJobs(499, 100))), V{});
+  EXPECT_EQ(Ids(Must(r->ListRunnableJobs(kNow + 1, 100))).size(), 7u);  // 4 and 5 join
+}
+
+TEST_P(StoreConformanceTest, ListWaitingJobs) {
+  constexpr int64_t kNow = 1000;
+  struct Spec {
+    int n;
+    const char* vault;
+    const char* issuer;
+    const char* status;
+    int64_t lease_expires;
+    int64_t created;
+  };
+  const Spec specs[] = {
+      {1, "v1", "Worker-CA", "waiting", 0, 30},         // yes
+      {2, "V1", "worker-ca", "waiting", kNow, 20},      // yes: names ignore case; lease == now
+      {3, "v1", "worker-ca", "waiting", kNow + 1, 10},  // leased by a worker
+      {4, "v1", "other-ca", "waiting", 0, 10},          // another issuer
+      {5, "v2", "worker-ca", "waiting", 0, 10},         // another vault
+      {6, "v1", "worker-ca", "queued", 0, 10},          // the engine's
+      {7, "v1", "worker-ca", "running", 0, 10},
+      {8, "v1", "worker-ca", "waiting", 0, 20},  // same created as 2, inserted later
+  };
+  Write([&](Transaction& t) {
+    for (const Spec& spec : specs) {
+      model::Job job = MakeJob(spec.n, spec.vault, "c" + std::to_string(spec.n));
+      job.issuer = spec.issuer;
+      job.status = spec.status;
+      job.lease_expires = spec.lease_expires;
+      job.created = spec.created;
+      job.not_before = kNow + 100;  // not_before does not matter to a waiting job
+      EXPECT_TRUE(Must(t.InsertJob(job)));
+    }
+  });
+  auto r = Read();
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("v1", "WORKER-CA", kNow, 100))),
+            (V{VersionId(2), VersionId(8), VersionId(1)}));
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("V1", "worker-ca", kNow, 2))),
+            (V{VersionId(2), VersionId(8)}));
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("v1", "worker-ca", kNow, -1))).size(), 3u);
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("v1", "worker-ca", kNow + 1, 100))),
+            (V{VersionId(3), VersionId(2), VersionId(8), VersionId(1)}));
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("v1", "worker-ca", kNow - 1, 100))),
+            (V{VersionId(8), VersionId(1)}));
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("v2", "worker-ca", kNow, 100))), V{VersionId(5)});
+  EXPECT_EQ(Ids(Must(r->ListWaitingJobs("v1", "none", kNow, 100))), V{});
+}
+
+// --- Certificates due --------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, ListCertificatesDue) {
+  constexpr int64_t kNow = 1000;
+  struct Spec {
+    const char* vault;
+    const char* name;
+    int64_t next_check;
+    bool deleted;
+  };
+  const Spec specs[] = {
+      {"v2", "a", 500, false},     // due
+      {"v1", "b", 500, false},     // due, same time: by vault then name
+      {"V1", "A", 500, false},     // due, same time
+      {"v1", "now", kNow, false},  // due: == now
+      {"v1", "early", 1, false},   // due
+      {"v1", "later", kNow + 1, false}, {"v1", "never", 0, false},  // nothing to do
+      {"v1", "gone", 100, true},                                    // soft-deleted
+      {"v1", "negative", -5, false},                                // not > 0
+  };
+  Write([&](Transaction& t) {
+    for (const Spec& spec : specs) {
+      Certificate c = MakeCert(spec.vault, spec.name);
+      c.next_check = spec.next_check;
+      if (spec.deleted) c.deleted = model::Deletion{1, 2};
+      MustOk(t.PutCertificate(c));
+    }
+  });
+  auto r = Read();
+  auto due = Must(r->ListCertificatesDue(kNow, 100));
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Names(due), (V{"early", "A", "b", "a", "now"}));
+  ASSERT_EQ(due.size(), 5u);
+  EXPECT_EQ(due[0].next_check, 1);
+  EXPECT_EQ(due[3].vault, "v2");
+  EXPECT_EQ(Names(Must(r->ListCertificatesDue(kNow, 2))), (V{"early", "A"}));
+  EXPECT_EQ(Names(Must(r->ListCertificatesDue(kNow, 0))), V{});
+  EXPECT_EQ(Names(Must(r->ListCertificatesDue(kNow, -1))).size(), 5u);
+  EXPECT_EQ(Names(Must(r->ListCertificatesDue(499, 100))), V{"early"});
+  EXPECT_EQ(Names(Must(r->ListCertificatesDue(0, 100))), V{});
+  r.reset();
+  // Once the scheduler has looked, the certificate waits for its next time.
+  Write([&](Transaction& t) {
+    Certificate c = Must(t.GetCertificate("v1", "early")).value();
+    c.next_check = kNow + 50;
+    MustOk(t.PutCertificate(c));
+    MustOk(t.DeleteCertificate("v1", "now"));
+  });
+  EXPECT_EQ(Names(Must(Read()->ListCertificatesDue(kNow, 100))), (V{"A", "b", "a"}));
+}
+
+// --- The event outbox --------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, EventRoundTripAndOrder) {
+  model::Event full = MakeEvent(1, "new-version:v1/c1/" + VersionId(1));
+  full.seq = 12345;  // ignored: the store assigns seq
+  full.version = VersionId(1);
+  full.nbf = 1700000000;
+  full.exp = 1800000000;
+  full.detail = R"({"action":"AutoRenew","error":null})";
+  model::Event bare;  // no nbf/exp, no key, detail "{}"
+  bare.id = VersionId(2);
+  Write([&](Transaction& t) {
+    EXPECT_TRUE(Must(t.AppendEvent(full)));
+    EXPECT_TRUE(Must(t.AppendEvent(bare)));
+  });
+  Write([&](Transaction& t) { EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(3)))); });
+  auto events = Must(Read()->ListEvents(0, 100));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_GT(events[0].seq, 0);
+  EXPECT_LT(events[0].seq, events[1].seq);
+  EXPECT_LT(events[1].seq, events[2].seq);
+  full.seq = events[0].seq;
+  bare.seq = events[1].seq;
+  EXPECT_EQ(events[0], full);
+  EXPECT_EQ(events[1], bare);
+  EXPECT_EQ(events[2].id, VersionId(3));
+
+  auto r = Read();
+  EXPECT_EQ(Ids(Must(r->ListEvents(events[0].seq, 100))),
+            (std::vector<std::string>{VersionId(2), VersionId(3)}));
+  EXPECT_EQ(Ids(Must(r->ListEvents(events[0].seq, 1))), std::vector<std::string>{VersionId(2)});
+  EXPECT_EQ(Ids(Must(r->ListEvents(events[2].seq, 100))), std::vector<std::string>{});
+  EXPECT_EQ(Must(r->ListEvents(0, 0)).size(), 0u);
+  EXPECT_EQ(Must(r->ListEvents(0, -1)).size(), 3u);
+  EXPECT_EQ(Must(r->ListEvents(-1, 100)).size(), 3u);
+}
+
+TEST_P(StoreConformanceTest, AppendEventRefusesADuplicateKeyAndChangesNothing) {
+  Write([&](Transaction& t) {
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(1, "k"))));
+    EXPECT_FALSE(Must(t.AppendEvent(MakeEvent(2, "k"))));  // in the same transaction
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(3))));        // empty keys never conflict
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(4))));
+  });
+  Write([&](Transaction& t) {
+    EXPECT_FALSE(Must(t.AppendEvent(MakeEvent(5, "k"))));  // in a later one
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(6, "K"))));   // keys compare exactly
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(7))));
+  });
+  auto events = Must(Read()->ListEvents(0, -1));
+  EXPECT_EQ(Ids(events), (std::vector<std::string>{VersionId(1), VersionId(3), VersionId(4),
+                                                   VersionId(6), VersionId(7)}));
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_LT(events[i - 1].seq, events[i].seq);
+}
+
+// --- Revocations -------------------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, Revocations) {
+  const model::Revocation a{"ca-1", "0a1b", 300, "keyCompromise", "V1", "Web", VersionId(1)};
+  const model::Revocation b{"ca-1", "ff", 100, "superseded", "v1", "api", VersionId(2)};
+  const model::Revocation c{"ca-1", "01", 300, "unspecified", "v2", "x", VersionId(3)};
+  const model::Revocation other{"ca-2", "0a1b", 50, "cessationOfOperation", "v1", "y", ""};
+  Write([&](Transaction& t) {
+    for (const auto& r : {a, b, c, other}) MustOk(t.PutRevocation(r));
+  });
+  {
+    auto r = Read();
+    // By revocation time, then serial.
+    EXPECT_EQ(Must(r->ListRevocations("ca-1")), (std::vector<model::Revocation>{b, c, a}));
+    EXPECT_EQ(Must(r->ListRevocations("ca-2")), std::vector<model::Revocation>{other});
+    EXPECT_EQ(Must(r->ListRevocations("CA-1")).size(), 0u);  // CA ids compare exactly
+    EXPECT_EQ(Must(r->ListRevocations("none")).size(), 0u);
+  }
+  // Putting one for an existing (ca, serial) replaces it.
+  model::Revocation again = b;
+  again.revoked = 400;
+  again.reason = "keyCompromise";
+  Write([&](Transaction& t) { MustOk(t.PutRevocation(again)); });
+  EXPECT_EQ(Must(Read()->ListRevocations("ca-1")), (std::vector<model::Revocation>{c, a, again}));
+}
+
+// --- What deletes take with them ---------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, DeleteVaultRemovesIssuersAndJobsButNotEventsOrRevocations) {
+  Write([](Transaction& t) {
+    int n = 0;
+    for (const char* vault : {"gone", "kept"}) {
+      MustOk(t.PutVault({vault, 1}));
+      MustOk(t.PutIssuer(MakeIssuer(vault, "ca")));
+      model::Job job = MakeJob(++n, vault, "c");
+      job.key = std::string("renew:") + vault;
+      EXPECT_TRUE(Must(t.InsertJob(job)));
+      model::Event event = MakeEvent(n, std::string("event:") + vault);
+      event.vault = vault;
+      EXPECT_TRUE(Must(t.AppendEvent(event)));
+      MustOk(t.PutRevocation({"ca", VersionId(n), 1, "unspecified", vault, "c", VersionId(n)}));
+    }
+  });
+  Write([](Transaction& t) { MustOk(t.DeleteVault("Gone")); });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetIssuer("gone", "ca")), std::nullopt);
+  EXPECT_EQ(Must(r->ListIssuers("gone")).size(), 0u);
+  EXPECT_EQ(Must(r->GetJob(VersionId(1))), std::nullopt);
+  EXPECT_EQ(Must(r->GetJobByKey("renew:gone")), std::nullopt);
+  EXPECT_EQ(Ids(Must(r->ListJobs({}, {0, -1}))), std::vector<std::string>{VersionId(2)});
+  EXPECT_NE(Must(r->GetIssuer("kept", "ca")), std::nullopt);
+  // The outbox is a log, and revocations must stay published.
+  EXPECT_EQ(Must(r->ListEvents(0, -1)).size(), 2u);
+  EXPECT_EQ(Must(r->ListRevocations("ca")).size(), 2u);
+  r.reset();
+  // A vault made again under the name starts without the old jobs' keys.
+  Write([](Transaction& t) {
+    model::Job job = MakeJob(3, "gone", "c");
+    job.key = "renew:gone";
+    EXPECT_TRUE(Must(t.InsertJob(job)));
+    EXPECT_FALSE(Must(t.AppendEvent(MakeEvent(3, "event:gone"))));  // event keys stay taken
+  });
+}
+
+TEST_P(StoreConformanceTest, DeleteCertificatePurgesItsJobs) {
+  Write([](Transaction& t) {
+    model::Job purged = MakeJob(1, "v1", "c");
+    purged.key = "renew:v1/c";
+    EXPECT_TRUE(Must(t.InsertJob(purged)));
+    EXPECT_TRUE(Must(t.InsertJob(MakeJob(2, "V1", "C"))));     // the same certificate
+    EXPECT_TRUE(Must(t.InsertJob(MakeJob(3, "v1", "keep"))));  // another certificate
+    EXPECT_TRUE(Must(t.InsertJob(MakeJob(4, "v2", "c"))));     // another vault
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(1))));
+  });
+  Write([](Transaction& t) { MustOk(t.DeleteCertificate("v1", "c")); });
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetJob(VersionId(1))), std::nullopt);
+  EXPECT_EQ(Must(r->GetJob(VersionId(2))), std::nullopt);
+  EXPECT_EQ(Must(r->GetJobByKey("renew:v1/c")), std::nullopt);
+  EXPECT_EQ(Ids(Must(r->ListJobs({}, {0, -1}))),
+            (std::vector<std::string>{VersionId(4), VersionId(3)}));
+  EXPECT_EQ(Must(r->ListEvents(0, -1)).size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, NewRecordsFollowTransactions) {
+  Write([](Transaction& t) { EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(1)))); });
+  auto before = Read();
+  EXPECT_EQ(Must(before->ListEvents(0, -1)).size(), 1u);  // takes its snapshot
+  {
+    auto w = Must(store_->BeginWrite());
+    Certificate c = MakeCert("v1", "c");
+    c.next_check = 5;
+    MustOk(w->PutCertificate(c));
+    MustOk(w->PutIssuer(MakeIssuer("v1", "ca")));
+    model::Job job = MakeJob(1, "v1", "c");
+    job.key = "k";
+    EXPECT_TRUE(Must(w->InsertJob(job)));
+    MustOk(w->PutJob(MakeJob(2, "v1", "c")));
+    EXPECT_TRUE(Must(w->AppendEvent(MakeEvent(2, "e"))));
+    MustOk(w->PutRevocation({"ca", "01", 1, "unspecified", "v1", "c", ""}));
+    // The transaction sees its own writes.
+    EXPECT_EQ(Must(w->ListCertificatesDue(5, -1)).size(), 1u);
+    EXPECT_NE(Must(w->GetIssuer("v1", "ca")), std::nullopt);
+    EXPECT_EQ(Must(w->GetJobByKey("k")), job);
+    EXPECT_EQ(Must(w->ListJobs({}, {0, -1})).size(), 2u);
+    EXPECT_EQ(Must(w->ListRunnableJobs(100, -1)).size(), 2u);
+    EXPECT_EQ(Must(w->ListEvents(0, -1)).size(), 2u);
+    EXPECT_EQ(Must(w->ListRevocations("ca")).size(), 1u);
+  }  // dropped without Commit
+  {
+    auto r = Read();
+    EXPECT_EQ(Must(r->ListCertificatesDue(5, -1)).size(), 0u);
+    EXPECT_EQ(Must(r->ListIssuers("v1")).size(), 0u);
+    EXPECT_EQ(Must(r->ListJobs({}, {0, -1})).size(), 0u);
+    EXPECT_EQ(Must(r->ListEvents(0, -1)).size(), 1u);
+    EXPECT_EQ(Must(r->ListRevocations("ca")).size(), 0u);
+  }
+  // The rolled-back keys are free; the outbox goes on in order.
+  Write([](Transaction& t) {
+    model::Job job = MakeJob(3, "v1", "c");
+    job.key = "k";
+    EXPECT_TRUE(Must(t.InsertJob(job)));
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(3, "e"))));
+  });
+  auto events = Must(Read()->ListEvents(0, -1));
+  EXPECT_EQ(Ids(events), (std::vector<std::string>{VersionId(1), VersionId(3)}));
+  // A read transaction keeps the snapshot it started with.
+  EXPECT_EQ(Must(before->ListEvents(0, -1)).size(), 1u);
+  EXPECT_EQ(Must(before->GetJobByKey("k")), std::nullopt);
+}
+
+TEST_P(StoreConformanceTest, ReadTransactionRejectsNewWrites) {
+  auto r = Read();
+  EXPECT_FALSE(r->PutIssuer(MakeIssuer("v1", "ca")).has_value());
+  EXPECT_FALSE(r->DeleteIssuer("v1", "ca").has_value());
+  EXPECT_FALSE(r->InsertJob(MakeJob(1, "v1", "c")).has_value());
+  EXPECT_FALSE(r->PutJob(MakeJob(1, "v1", "c")).has_value());
+  EXPECT_FALSE(r->AppendEvent(MakeEvent(1)).has_value());
+  EXPECT_FALSE(r->PutRevocation({"ca", "01", 1, "", "", "", ""}).has_value());
+  auto check = Read();
+  EXPECT_EQ(Must(check->ListJobs({}, {0, -1})).size(), 0u);
+  EXPECT_EQ(Must(check->ListEvents(0, -1)).size(), 0u);
+}
+
 // --- Transactions ------------------------------------------------------------------------------
 
 TEST_P(StoreConformanceTest, WriteSeesItsOwnWrites) {
@@ -864,6 +1532,123 @@ TEST_F(SqliteStoreTest, MigrationsAreRecordedOnceAndIdempotent) {
   for (size_t i = 1; i <= sqlite::Migrations().size(); ++i) expected.push_back(i);
   EXPECT_EQ(RawInts("SELECT version FROM schema_migrations ORDER BY version"), expected);
   EXPECT_EQ(Must(Read()->GetSetting("k")), "v");
+}
+
+TEST_F(SqliteStoreTest, MigratesASchema2Database) {
+  // A database as the previous release left it: migrations 1 and 2 only, with a certificate and
+  // a pending operation in it.
+  store_.reset();
+  for (const std::string& file : {path_, path_ + "-wal", path_ + "-shm"}) {
+    std::filesystem::remove(file);
+  }
+  Certificate cert = MakeCert("v1", "Old-Cert");
+  cert.policy = FullPolicy();
+  cert.current_version = VersionId(1);
+  PendingOperation op = MakePending("v1", "Old-Cert");
+  op.issuer = {"corp-ca", "WebServer", true};
+  op.status = "inProgress";
+  {
+    auto conn = Must(sqlite::Connection::Open(path_, sqlite::Connection::Mode::kWriter));
+    MustOk(sqlite::ApplyMigrations(*conn, sqlite::Migrations().first(2), "store"));
+    auto insert_cert =
+        Must(conn->Prepare("INSERT INTO certificates (vault, name, policy, current_version, "
+                           "deleted, deleted_date, scheduled_purge_date, created, updated) "
+                           "VALUES (?, ?, ?, ?, 0, NULL, NULL, ?, ?)"));
+    MustOk(insert_cert.BindText(cert.vault)
+               .BindText(cert.name)
+               .BindText(Must(sqlite::EncodePolicy(cert.policy)))
+               .BindText(cert.current_version)
+               .BindInt(cert.created)
+               .BindInt(cert.updated)
+               .Run());
+    auto insert_op = Must(conn->Prepare(
+        "INSERT INTO pending_operations (vault, name, request_id, csr, wrapped_key, issuer, "
+        "status, status_details, cancellation_requested, error_code, error_message, "
+        "target_version, attributes, tags, created, updated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, '{}', 0, 0)"));
+    MustOk(insert_op.BindText(op.vault)
+               .BindText(op.name)
+               .BindText(op.request_id)
+               .BindBlob(op.csr)
+               .BindBlob(op.wrapped_key)
+               .BindText(Must(sqlite::EncodeIssuer(op.issuer)))
+               .BindText(op.status)
+               .BindText(sqlite::EncodeAttributes(op.attributes))
+               .Run());
+  }
+  Open();
+  EXPECT_EQ(RawInts("SELECT max(version) FROM schema_migrations"),
+            std::vector<int64_t>{static_cast<int64_t>(sqlite::Migrations().size())});
+  {
+    auto r = Read();
+    EXPECT_EQ(Must(r->GetCertificate("v1", "old-cert")), cert);     // next_check 0
+    EXPECT_EQ(Must(r->GetPendingOperation("v1", "old-cert")), op);  // no job_id
+    EXPECT_EQ(Must(r->ListCertificatesDue(INT64_MAX, -1)).size(), 0u);
+    EXPECT_EQ(Must(r->ListJobs({}, {})).size(), 0u);
+    EXPECT_EQ(Must(r->ListEvents(0, -1)).size(), 0u);
+  }
+  // The migrated database takes the new records.
+  cert.next_check = 100;
+  Write([&](Transaction& t) {
+    MustOk(t.PutCertificate(cert));
+    MustOk(t.PutIssuer(MakeIssuer("v1", "corp-ca")));
+    EXPECT_TRUE(Must(t.InsertJob(MakeJob(1, "v1", "Old-Cert"))));
+    EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(1))));
+    MustOk(t.PutRevocation({"ca", "01", 1, "unspecified", "v1", "Old-Cert", VersionId(1)}));
+  });
+  EXPECT_EQ(Names(Must(Read()->ListCertificatesDue(100, -1))),
+            std::vector<std::string>{"Old-Cert"});
+}
+
+TEST_F(SqliteStoreTest, EventSeqIsNeverReused) {
+  Write([](Transaction& t) {
+    for (int i = 1; i <= 3; ++i) EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(i))));
+  });
+  auto events = Must(Read()->ListEvents(0, -1));
+  ASSERT_EQ(events.size(), 3u);
+  // A consumer saw the newest event; then delivered events were pruned.
+  const int64_t cursor = events[2].seq;
+  ASSERT_EQ(sqlite3_exec(Raw(), "DELETE FROM events", nullptr, nullptr, nullptr), SQLITE_OK);
+  Write([](Transaction& t) { EXPECT_TRUE(Must(t.AppendEvent(MakeEvent(4)))); });
+  EXPECT_EQ(Ids(Must(Read()->ListEvents(cursor, -1))), std::vector<std::string>{VersionId(4)});
+}
+
+TEST_F(SqliteStoreTest, NewRecordsPersistAcrossReopen) {
+  model::Issuer issuer = MakeIssuer("v1", "ca");
+  issuer.admins = {{"A", "B", "a@example.com", ""}};
+  issuer.wrapped_password = Bytes("sealed");
+  model::Job job = MakeJob(1, "v1", "c");
+  job.key = "k";
+  job.state = Bytes("state");
+  job.attempts = {{1, 2, "retry", "boom"}};
+  model::Event event = MakeEvent(1, "e");
+  event.nbf = 5;
+  const model::Revocation revocation{"ca", "01", 1, "superseded", "v1", "c", VersionId(1)};
+  Write([&](Transaction& t) {
+    MustOk(t.PutIssuer(issuer));
+    EXPECT_TRUE(Must(t.InsertJob(job)));
+    EXPECT_TRUE(Must(t.AppendEvent(event)));
+    MustOk(t.PutRevocation(revocation));
+  });
+  Reopen();
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetIssuer("v1", "ca")), issuer);
+  EXPECT_EQ(Must(r->GetJobByKey("k")), job);
+  auto events = Must(r->ListEvents(0, -1));
+  ASSERT_EQ(events.size(), 1u);
+  event.seq = events[0].seq;
+  EXPECT_EQ(events[0], event);
+  EXPECT_EQ(Must(r->ListRevocations("ca")), std::vector<model::Revocation>{revocation});
+}
+
+TEST_F(SqliteStoreTest, CorruptJobAttemptsAreAnInternalError) {
+  Write([](Transaction& t) { EXPECT_TRUE(Must(t.InsertJob(MakeJob(1, "v1", "c")))); });
+  ASSERT_EQ(sqlite3_exec(Raw(), "UPDATE jobs SET attempts = '[{\"started\":1}]'", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  auto got = Read()->GetJob(VersionId(1));
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().kind(), ErrorKind::kInternal);
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBinary) {

@@ -102,49 +102,19 @@ model::CertificateVersion NewVersion(const model::Certificate& cert, std::string
 
 }  // namespace
 
-Result<model::PendingOperation> VaultService::CreateCertificate(
-    std::string_view vault, std::string_view name, const PolicyFn& policy_fn,
-    const AttributesPatch& attributes, const std::optional<model::Tags>& tags) {
-  // 1. Decide the policy and the key outside the write lock.
-  model::CertificatePolicy policy;
-  policy.lifetime_actions = {model::DefaultLifetimeAction()};
-  std::string reusable_key;  // sealed current key, when the policy asks to reuse it
-  std::string reusable_version;
-  {
-    CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
-    CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
-    CV_ASSIGN_OR_RETURN(auto existing, txn->GetCertificate(vault, name));
-    if (existing) {
-      if (existing->deleted) return Fail(DeletedNameConflict(name));
-      policy = existing->policy;
-      if (!existing->current_version.empty()) {
-        CV_ASSIGN_OR_RETURN(auto current,
-                            txn->GetCertificateVersion(vault, name, existing->current_version));
-        if (current) {
-          reusable_key = current->wrapped_key;
-          reusable_version = current->version;
-        }
-      }
-    } else {
-      CV_RETURN_IF_ERROR(RequireNameFreeOfSecret(*txn, vault, name));
-    }
-  }
-  if (policy_fn) CV_RETURN_IF_ERROR(policy_fn(policy));
-  ApplyUsageDefaults(policy);
-  CV_RETURN_IF_ERROR(model::ValidatePolicy(policy));
+Result<VaultService::Prepared> VaultService::PrepareIssuance(
+    std::string_view vault, std::string_view name, const model::CertificatePolicy& policy,
+    const std::optional<model::CertificateVersion>& current, std::string_view validity_override) {
   CV_ASSIGN_OR_RETURN(crypto::KeySpec key_spec, KeySpecFor(policy.key));
   CV_ASSIGN_OR_RETURN(crypto::CertificateSpec cert_spec, CertificateSpecFor(policy.x509));
   CV_ASSIGN_OR_RETURN(int64_t validity, model::PolicyValiditySeconds(policy.x509));
-  const bool self_signed = policy.issuer.name == "Self";
-  if (!self_signed && policy.issuer.name != "Unknown") {
-    return Fail(Error::BadParameter("issuer '" + policy.issuer.name +
-                                    "' is not configured in this vault; use Self or Unknown"));
+  if (!validity_override.empty()) {
+    CV_ASSIGN_OR_RETURN(validity, model::ParseIsoDuration(validity_override));
   }
-
   std::optional<crypto::PrivateKey> key;
-  if (policy.key.reuse_key && !reusable_key.empty()) {
+  if (policy.key.reuse_key && current && !current->wrapped_key.empty()) {
     CV_ASSIGN_OR_RETURN(std::string der,
-                        kek_.Open(reusable_key, CertKeyAad(vault, name, reusable_version)));
+                        kek_.Open(current->wrapped_key, CertKeyAad(vault, name, current->version)));
     CV_ASSIGN_OR_RETURN(auto reused, crypto::PrivateKey::FromDer(der));
     const crypto::KeySpec reused_spec = reused.Spec();
     if (reused_spec.kind == key_spec.kind && reused_spec.rsa_bits == key_spec.rsa_bits &&
@@ -157,12 +127,43 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
     key = std::move(generated);
   }
   CV_ASSIGN_OR_RETURN(std::string csr, crypto::BuildCsrDer(*key, cert_spec));
+  return Prepared{std::move(*key), std::move(cert_spec), std::move(csr), validity};
+}
+
+Result<model::PendingOperation> VaultService::CreateCertificate(
+    std::string_view vault, std::string_view name, const PolicyFn& policy_fn,
+    const AttributesPatch& attributes, const std::optional<model::Tags>& tags) {
+  // 1. Decide the policy and the key outside the write lock.
+  model::CertificatePolicy policy;
+  policy.lifetime_actions = {model::DefaultLifetimeAction()};
+  std::optional<model::CertificateVersion> current;  // its key may be reused
+  {
+    CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
+    CV_RETURN_IF_ERROR(RequireVault(*txn, vault));
+    CV_ASSIGN_OR_RETURN(auto existing, txn->GetCertificate(vault, name));
+    if (existing) {
+      if (existing->deleted) return Fail(DeletedNameConflict(name));
+      policy = existing->policy;
+      if (!existing->current_version.empty()) {
+        CV_ASSIGN_OR_RETURN(current,
+                            txn->GetCertificateVersion(vault, name, existing->current_version));
+      }
+    } else {
+      CV_RETURN_IF_ERROR(RequireNameFreeOfSecret(*txn, vault, name));
+    }
+    if (policy_fn) CV_RETURN_IF_ERROR(policy_fn(policy));
+    if (!IsSelfIssuer(policy.issuer.name) && !IsUnknownIssuer(policy.issuer.name)) {
+      CV_RETURN_IF_ERROR(RequireUsableIssuer(*txn, vault, policy.issuer.name));
+    }
+  }
+  ApplyUsageDefaults(policy);
+  CV_RETURN_IF_ERROR(model::ValidatePolicy(policy));
+  CV_ASSIGN_OR_RETURN(Prepared prepared, PrepareIssuance(vault, name, policy, current, ""));
   const int64_t now = clock_.NowUnix();
-  const std::string request_id = crypto::NewId();
 
   model::PendingOperation op;
-  op.request_id = request_id;
-  op.csr = csr;
+  op.request_id = crypto::NewId();
+  op.csr = prepared.csr;
   op.issuer = policy.issuer;
   op.created = now;
   op.updated = now;
@@ -172,19 +173,30 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
   std::optional<crypto::Certificate> issued;  // Self: the certificate, issued at once
   const std::string version_id = crypto::NewId();
   std::string wrapped_key;
-  if (self_signed) {
-    crypto::IssueRequest request{cert_spec, key->Public(), now, now + validity};
-    CV_ASSIGN_OR_RETURN(issued, crypto::IssueCertificate(request, std::nullopt, *key));
+  std::optional<model::Job> job;  // a configured issuer: the job that obtains the certificate
+  if (IsSelfIssuer(policy.issuer.name)) {
+    crypto::IssueRequest request{prepared.spec, prepared.key.Public(), now,
+                                 now + prepared.validity};
+    CV_ASSIGN_OR_RETURN(issued, crypto::IssueCertificate(request, std::nullopt, prepared.key));
     CV_ASSIGN_OR_RETURN(wrapped_key,
-                        kek_.Seal(key->ToPkcs8Der(), CertKeyAad(vault, name, version_id)));
+                        kek_.Seal(prepared.key.ToPkcs8Der(), CertKeyAad(vault, name, version_id)));
     op.status = "completed";
     op.target_version = version_id;
   } else {
-    CV_ASSIGN_OR_RETURN(op.wrapped_key,
-                        kek_.Seal(key->ToPkcs8Der(), PendingKeyAad(vault, name, request_id)));
+    CV_ASSIGN_OR_RETURN(op.wrapped_key, kek_.Seal(prepared.key.ToPkcs8Der(),
+                                                  PendingKeyAad(vault, name, op.request_id)));
     op.status = "inProgress";
-    op.status_details =
-        "Pending certificate created. Please perform merge to complete the request.";
+    if (IsUnknownIssuer(policy.issuer.name)) {
+      op.status_details =
+          "Pending certificate created. Please perform merge to complete the request.";
+    } else {
+      op.status_details =
+          "Pending certificate created. Certificate request is in progress. This may take some "
+          "time based on the issuer provider. Please check again later.";
+      job = NewJob(vault, name, "create", policy.issuer.name, now);
+      job->request_id = op.request_id;
+      op.job_id = job->id;
+    }
   }
 
   // 2. Commit, re-checking what the read saw: the lock makes the check and the write atomic.
@@ -198,14 +210,24 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
   op.vault = cert.vault;
   op.name = cert.name;
   if (issued) {
-    CV_RETURN_IF_ERROR(txn->PutCertificateVersion(NewVersion(cert, version_id, {issued->ToDer()},
-                                                             std::move(wrapped_key), *issued,
-                                                             attributes, tags, now)));
+    model::CertificateVersion v =
+        NewVersion(cert, version_id, {issued->ToDer()}, std::move(wrapped_key), *issued, attributes,
+                   tags, now);
     cert.current_version = version_id;
+    CV_RETURN_IF_ERROR(RecordNewVersion(*txn, cert, v, now));
+    CV_RETURN_IF_ERROR(txn->PutCertificateVersion(v));
+  }
+  if (job) {
+    job->vault = cert.vault;
+    job->name = cert.name;
+    CV_RETURN_IF_ERROR(RequireUsableIssuer(*txn, vault, policy.issuer.name));
+    CV_ASSIGN_OR_RETURN(bool inserted, txn->InsertJob(*job));
+    (void)inserted;  // a fresh id and no key: always inserted
   }
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_RETURN_IF_ERROR(txn->PutPendingOperation(op));
   CV_RETURN_IF_ERROR(Commit(*txn));
+  if (job) NotifyJobs();
   return op;
 }
 
@@ -254,6 +276,7 @@ Result<CertificateView> VaultService::ImportCertificate(
   cert.current_version = version;
   model::CertificateVersion v =
       NewVersion(cert, version, ders, std::move(wrapped), certs.front(), attributes, tags, now);
+  CV_RETURN_IF_ERROR(RecordNewVersion(*txn, cert, v, now));
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_RETURN_IF_ERROR(txn->PutCertificateVersion(v));
   CV_RETURN_IF_ERROR(Commit(*txn));
@@ -327,6 +350,7 @@ Result<CertificateView> VaultService::UpdateCertificate(std::string_view vault,
     policy.attributes.updated = now;
     cert.policy = policy;
     cert.updated = now;
+    CV_RETURN_IF_ERROR(Reschedule(*txn, cert));
     CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   }
   CV_RETURN_IF_ERROR(txn->PutCertificateVersion(*v));
@@ -349,6 +373,7 @@ Result<model::Certificate> VaultService::UpdatePolicy(std::string_view vault, st
   policy.attributes.updated = clock_.NowUnix();
   cert.policy = policy;
   cert.updated = policy.attributes.updated;
+  CV_RETURN_IF_ERROR(Reschedule(*txn, cert));
   CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_RETURN_IF_ERROR(Commit(*txn));
   return cert;
@@ -388,6 +413,7 @@ Result<model::PendingOperation> VaultService::CancelPending(std::string_view vau
     op.status_details = "The operation was cancelled by the user.";
     op.wrapped_key.clear();  // the pending key will never be used
     op.updated = clock_.NowUnix();
+    CV_RETURN_IF_ERROR(EndJob(*txn, op.job_id, "cancelled", "cancelled by the user", op.updated));
     CV_RETURN_IF_ERROR(txn->PutPendingOperation(op));
     CV_RETURN_IF_ERROR(Commit(*txn));
   }
@@ -399,6 +425,10 @@ Result<model::PendingOperation> VaultService::DeletePending(std::string_view vau
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
   CV_ASSIGN_OR_RETURN(auto op, RequirePending(*txn, vault, name));
   // A certificate that never got a version stays, as in Key Vault, until it is deleted.
+  if (op.status == "inProgress") {
+    CV_RETURN_IF_ERROR(EndJob(*txn, op.job_id, "cancelled", "the pending operation was deleted",
+                              clock_.NowUnix()));
+  }
   CV_RETURN_IF_ERROR(txn->DeletePendingOperation(vault, name));
   CV_RETURN_IF_ERROR(Commit(*txn));
   return op;
@@ -452,6 +482,8 @@ Result<CertificateView> VaultService::MergeCertificate(std::string_view vault,
                  tags ? tags : std::optional<model::Tags>(op.tags), now);
   cert.current_version = version;
   cert.updated = now;
+  CV_RETURN_IF_ERROR(RecordNewVersion(*txn, cert, v, now));
+  CV_RETURN_IF_ERROR(EndJob(*txn, pending->job_id, "succeeded", "merged by the user", now));
   pending->status = "completed";
   pending->status_details = "";
   pending->target_version = version;

@@ -170,11 +170,12 @@ Result<CertificateView> VaultService::RestoreCertificate(std::string_view vault,
   CV_ASSIGN_OR_RETURN(auto v, txn->GetVault(vault));
   cert.vault = v->name;
   cert.updated = clock_.NowUnix();
-  CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   for (auto& version : versions) {
     version.vault = cert.vault;
     CV_RETURN_IF_ERROR(txn->PutCertificateVersion(version));
   }
+  CV_RETURN_IF_ERROR(Reschedule(*txn, cert));
+  CV_RETURN_IF_ERROR(txn->PutCertificate(cert));
   CV_ASSIGN_OR_RETURN(auto view, WithCurrentVersion(*txn, cert));
   CV_RETURN_IF_ERROR(Commit(*txn));
   return view;

@@ -19,6 +19,8 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
 #include "keys/kek.h"
 #include "model/types.h"
 #include "store/store.h"
@@ -70,10 +72,34 @@ struct SecretListing : Listing {
 
 using PolicyFn = std::function<Status(model::CertificatePolicy&)>;
 
+// Issuer fields a caller sets; unset fields are left as they are (a create starts from empty).
+struct IssuerPatch {
+  std::optional<std::string> provider;
+  std::optional<std::string> account_id;
+  std::optional<std::string> password;  // plain; sealed before it is stored
+  std::optional<std::string> organization_id;
+  std::optional<std::vector<model::IssuerAdmin>> admins;
+  std::optional<std::string> settings;  // a JSON object
+  std::optional<bool> enabled;
+};
+
+// Checks an issuer before it is stored (the provider exists and accepts the settings).
+using IssuerValidator = std::function<Status(const model::Issuer&)>;
+
+struct JobListing : Listing {
+  std::vector<model::Job> items;
+};
+
 class VaultService {
  public:
   VaultService(store::Store& store, const keys::KeyProtector& kek, const Clock& clock)
       : store_(store), kek_(kek), clock_(clock) {}
+  // Set once before use: `validator` checks issuers; `on_job` is called (without locks held)
+  // after a commit that made a job runnable.
+  void Configure(IssuerValidator validator, std::function<void()> on_job) {
+    issuer_validator_ = std::move(validator);
+    on_job_ = std::move(on_job);
+  }
   VaultService(const VaultService&) = delete;
   VaultService& operator=(const VaultService&) = delete;
 
@@ -137,6 +163,45 @@ class VaultService {
                                                   const std::vector<model::Contact>& contacts);
   Result<std::vector<model::Contact>> DeleteContacts(std::string_view vault);
 
+  // --- Issuers (Key Vault's certificate issuers) ---
+  Result<model::Issuer> GetIssuer(std::string_view vault, std::string_view name);
+  Result<std::vector<model::Issuer>> ListIssuers(std::string_view vault);
+  // `create`: PUT semantics (a new issuer or a full replacement); otherwise PATCH (must exist).
+  Result<model::Issuer> SetIssuer(std::string_view vault, std::string_view name,
+                                  const IssuerPatch& patch, bool create);
+  Result<model::Issuer> DeleteIssuer(std::string_view vault, std::string_view name);
+  // The issuer's credentials password, unsealed (empty if none).
+  Result<std::string> IssuerPassword(const model::Issuer& issuer);
+
+  // --- Renewal jobs ---
+  // Queues a renewal of the certificate's current policy now (`validity`: an ISO 8601 duration
+  // overriding the policy's validity for this version, or empty). Conflict if an operation is in
+  // progress; BadParameter for issuer Unknown, which cannot renew by itself.
+  Result<model::Job> RenewCertificate(std::string_view vault, std::string_view name,
+                                      std::string_view validity);
+  Result<model::Job> GetJob(std::string_view vault, std::string_view id);
+  Result<JobListing> ListJobs(std::string_view vault, std::string_view name,
+                              std::string_view status, store::Page page);
+  // Queues a failed or cancelled job again (a new pending operation with a new key).
+  Result<model::Job> RetryJob(std::string_view vault, std::string_view id);
+
+  // Steps of a job, for the lifecycle engine. Each writes `job` (as the engine wants it stored)
+  // in the same transaction as the operation's change, so the two never disagree.
+  //
+  // Creates the job's pending operation (a new key unless reuse_key, a CSR from the current
+  // policy) and sets job.request_id, or returns the operation the job already started. Issuer
+  // Self completes at once (then job.status becomes "succeeded"). Fails with Conflict if another
+  // operation is in progress, NotFound if the certificate is gone.
+  Result<model::PendingOperation> StartJobOperation(model::Job job);
+  // Merges `chain` (DER, any order) as the new current version. BadParameter if no certificate
+  // in it matches the pending key (the operation is then left as it was).
+  Result<CertificateView> CompleteJobOperation(model::Job job,
+                                               const std::vector<std::string>& chain);
+  // Ends the job's operation as failed with `error`, and records a CertificateRenewalFailed event.
+  Status FailJobOperation(model::Job job, const Error& error);
+  // Stores `job`; if its operation is in progress, sets the operation's status details.
+  Status RecordJobProgress(const model::Job& job, std::string_view status_details);
+
   // --- Secrets ---
   Result<SecretView> SetSecret(std::string_view vault, std::string_view name,
                                std::string_view value, std::string_view content_type,
@@ -162,6 +227,21 @@ class VaultService {
   Result<SecretView> RestoreSecret(std::string_view vault, std::string_view blob);
 
  private:
+  struct Prepared {
+    crypto::PrivateKey key;
+    crypto::CertificateSpec spec;
+    std::string csr;  // DER
+    int64_t validity = 0;
+  };
+  // The key and CSR of a new version under `policy`: the current version's key if the policy
+  // reuses keys and it fits, a new one otherwise.
+  Result<Prepared> PrepareIssuance(std::string_view vault, std::string_view name,
+                                   const model::CertificatePolicy& policy,
+                                   const std::optional<model::CertificateVersion>& current,
+                                   std::string_view validity_override);
+  void NotifyJobs() {
+    if (on_job_) on_job_();
+  }
   Result<std::string> RenderCertificateSecret(const model::CertificateVersion& version);
   Result<SecretView> ReadSecret(std::string_view vault, std::string_view name,
                                 std::string_view version);
@@ -183,6 +263,8 @@ class VaultService {
   store::Store& store_;
   const keys::KeyProtector& kek_;
   const Clock& clock_;
+  IssuerValidator issuer_validator_;
+  std::function<void()> on_job_;
 };
 
 }  // namespace certvault::vault

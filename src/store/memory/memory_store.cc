@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,13 @@ using Key = std::pair<std::string, std::string>;  // folded (vault, name)
 
 Key MakeKey(std::string_view vault, std::string_view name) { return {Fold(vault), Fold(name)}; }
 
+// A job with its insertion order (SQLite's rowid), which breaks ties between equal `created`
+// times and stays when the job is replaced.
+struct StoredJob {
+  int64_t seq = 0;
+  model::Job job;
+};
+
 struct State {
   std::map<std::string, model::Vault> vaults;
   std::map<Key, model::Certificate> certificates;
@@ -29,6 +37,12 @@ struct State {
   std::map<std::string, std::vector<model::Contact>> contacts;
   std::map<std::string, model::Principal> principals;   // client ids compare exactly
   std::vector<model::RoleAssignment> role_assignments;  // oldest first
+  std::map<Key, model::Issuer> issuers;
+  std::map<std::string, StoredJob> jobs;  // by id; ids and keys compare exactly
+  int64_t next_job_seq = 1;
+  std::vector<model::Event> events;  // in seq order
+  int64_t next_event_seq = 1;        // never reused, as SQLite's AUTOINCREMENT
+  std::map<std::pair<std::string, std::string>, model::Revocation> revocations;  // (ca, serial)
   std::map<std::string, std::string> settings;
 };
 
@@ -76,6 +90,43 @@ std::vector<T> PageOf(const std::vector<T>& all, Page page) {
     if (!pager.Offer(item)) break;
   }
   return pager.Take();
+}
+
+// Every object of `vault` in a map keyed by (vault, name), in name order.
+template <typename T>
+std::vector<T> AllInVault(const std::map<Key, T>& m, std::string_view vault) {
+  std::vector<T> out;
+  std::string v = Fold(vault);
+  for (auto it = m.lower_bound({v, ""}); it != m.end() && it->first.first == v; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+// The jobs matching `match`, sorted by `before` (then by insertion order), at most `limit` (a
+// negative limit means no limit).
+template <typename Match, typename Before>
+std::vector<model::Job> SelectJobs(const std::map<std::string, StoredJob>& jobs, Match match,
+                                   Before before, Page page) {
+  std::vector<const StoredJob*> found;
+  for (const auto& [id, stored] : jobs) {
+    if (match(stored.job)) found.push_back(&stored);
+  }
+  std::sort(found.begin(), found.end(), before);
+  Pager<model::Job> pager(page);
+  for (const StoredJob* stored : found) {
+    if (!pager.Offer(stored->job)) break;
+  }
+  return pager.Take();
+}
+
+// The job with the key `key`; null if none, or if `key` is empty (an empty key is no key).
+const model::Job* FindJobByKey(const std::map<std::string, StoredJob>& jobs, std::string_view key) {
+  if (key.empty()) return nullptr;
+  for (const auto& [id, stored] : jobs) {
+    if (stored.job.key == key) return &stored.job;
+  }
+  return nullptr;
 }
 
 template <typename V>
@@ -165,6 +216,9 @@ class MemoryTransaction final : public Transaction {
     EraseVault(s->secrets, v);
     EraseVault(s->secret_versions, v);
     s->contacts.erase(v);
+    EraseVault(s->issuers, v);
+    std::erase_if(s->jobs, [&](const auto& entry) { return Fold(entry.second.job.vault) == v; });
+    // Events and revocations stay: the outbox is a log, and revocations must stay published.
     const std::string scope = "/vaults/" + v;
     std::erase_if(s->role_assignments, [&](const model::RoleAssignment& a) {
       const std::string folded = Fold(a.scope);
@@ -194,7 +248,25 @@ class MemoryTransaction final : public Transaction {
     s->certificates.erase(key);
     s->certificate_versions.erase(key);
     s->pending_operations.erase(key);
+    std::erase_if(s->jobs, [&](const auto& entry) {
+      return MakeKey(entry.second.job.vault, entry.second.job.name) == key;
+    });
     return Ok();
+  }
+  Result<std::vector<model::Certificate>> ListCertificatesDue(int64_t now, int64_t limit) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    std::vector<std::pair<int64_t, Key>> due;  // (next_check, key): the order SQLite uses
+    for (const auto& [key, c] : View().certificates) {
+      if (!c.deleted && c.next_check > 0 && c.next_check <= now) {
+        due.emplace_back(c.next_check, key);
+      }
+    }
+    std::sort(due.begin(), due.end());
+    Pager<model::Certificate> pager(Page{0, limit});
+    for (const auto& [next_check, key] : due) {
+      if (!pager.Offer(View().certificates.at(key))) break;
+    }
+    return pager.Take();
   }
 
   Result<std::optional<model::CertificateVersion>> GetCertificateVersion(
@@ -346,6 +418,140 @@ class MemoryTransaction final : public Transaction {
     CV_ASSIGN_OR_RETURN(State * s, Mutable());
     std::erase_if(s->role_assignments, [&](const model::RoleAssignment& a) { return a.id == id; });
     return Ok();
+  }
+
+  Result<std::optional<model::Issuer>> GetIssuer(std::string_view vault,
+                                                 std::string_view name) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    return FindOptional(View().issuers, MakeKey(vault, name));
+  }
+  Result<std::vector<model::Issuer>> ListIssuers(std::string_view vault) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    return AllInVault(View().issuers, vault);
+  }
+  Status PutIssuer(const model::Issuer& issuer) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    s->issuers[MakeKey(issuer.vault, issuer.name)] = issuer;
+    return Ok();
+  }
+  Status DeleteIssuer(std::string_view vault, std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    s->issuers.erase(MakeKey(vault, name));
+    return Ok();
+  }
+
+  Result<std::optional<model::Job>> GetJob(std::string_view id) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    const auto& jobs = View().jobs;
+    auto it = jobs.find(std::string(id));
+    if (it == jobs.end()) return std::nullopt;
+    return it->second.job;
+  }
+  Result<std::optional<model::Job>> GetJobByKey(std::string_view key) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    const model::Job* job = FindJobByKey(View().jobs, key);
+    if (job == nullptr) return std::nullopt;
+    return *job;
+  }
+  Result<bool> InsertJob(const model::Job& job) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    if (FindJobByKey(s->jobs, job.key) != nullptr) return false;
+    // As in SQLite, a job id used twice is an error, not "already queued".
+    if (s->jobs.contains(job.id)) return Fail(Error::Internal("store: duplicate job id"));
+    s->jobs[job.id] = StoredJob{s->next_job_seq++, job};
+    return true;
+  }
+  Status PutJob(const model::Job& job) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    const model::Job* holder = FindJobByKey(s->jobs, job.key);
+    if (holder != nullptr && holder->id != job.id) {
+      return Fail(Error::Internal("store: the job key is held by another job"));
+    }
+    auto it = s->jobs.find(job.id);
+    if (it != s->jobs.end()) {
+      it->second.job = job;  // keeps its place
+    } else {
+      s->jobs[job.id] = StoredJob{s->next_job_seq++, job};
+    }
+    return Ok();
+  }
+  Result<std::vector<model::Job>> ListJobs(const JobFilter& filter, Page page) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    auto match = [&](const model::Job& job) {
+      return (filter.vault.empty() || EqualsIgnoreCase(job.vault, filter.vault)) &&
+             (filter.name.empty() || EqualsIgnoreCase(job.name, filter.name)) &&
+             (filter.status.empty() || job.status == filter.status);
+    };
+    auto newest_first = [](const StoredJob* a, const StoredJob* b) {
+      return std::tie(a->job.created, a->seq) > std::tie(b->job.created, b->seq);
+    };
+    return SelectJobs(View().jobs, match, newest_first, page);
+  }
+  Result<std::vector<model::Job>> ListRunnableJobs(int64_t now, int64_t limit) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    auto match = [&](const model::Job& job) {
+      return (job.status == "queued" || job.status == "running") && job.not_before <= now &&
+             job.lease_expires <= now;
+    };
+    auto earliest_first = [](const StoredJob* a, const StoredJob* b) {
+      return std::tie(a->job.not_before, a->job.created, a->seq) <
+             std::tie(b->job.not_before, b->job.created, b->seq);
+    };
+    return SelectJobs(View().jobs, match, earliest_first, Page{0, limit});
+  }
+  Result<std::vector<model::Job>> ListWaitingJobs(std::string_view vault, std::string_view issuer,
+                                                  int64_t now, int64_t limit) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    auto match = [&](const model::Job& job) {
+      return job.status == "waiting" && EqualsIgnoreCase(job.vault, vault) &&
+             EqualsIgnoreCase(job.issuer, issuer) && job.lease_expires <= now;
+    };
+    auto oldest_first = [](const StoredJob* a, const StoredJob* b) {
+      return std::tie(a->job.created, a->seq) < std::tie(b->job.created, b->seq);
+    };
+    return SelectJobs(View().jobs, match, oldest_first, Page{0, limit});
+  }
+
+  Result<bool> AppendEvent(const model::Event& event) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    if (!event.key.empty()) {
+      for (const model::Event& e : s->events) {
+        if (e.key == event.key) return false;
+      }
+    }
+    s->events.push_back(event);
+    s->events.back().seq = s->next_event_seq++;
+    return true;
+  }
+  Result<std::vector<model::Event>> ListEvents(int64_t after, int64_t limit) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    const auto& events = View().events;
+    auto first = std::upper_bound(events.begin(), events.end(), after,
+                                  [](int64_t seq, const model::Event& e) { return seq < e.seq; });
+    Pager<model::Event> pager(Page{0, limit});
+    for (auto it = first; it != events.end(); ++it) {
+      if (!pager.Offer(*it)) break;
+    }
+    return pager.Take();
+  }
+
+  Status PutRevocation(const model::Revocation& revocation) override {
+    CV_ASSIGN_OR_RETURN(State * s, Mutable());
+    s->revocations[{revocation.ca, revocation.serial}] = revocation;
+    return Ok();
+  }
+  Result<std::vector<model::Revocation>> ListRevocations(std::string_view ca) override {
+    CV_RETURN_IF_ERROR(CheckOpen());
+    const auto& all = View().revocations;
+    std::vector<model::Revocation> out;
+    for (auto it = all.lower_bound({std::string(ca), ""}); it != all.end() && it->first.first == ca;
+         ++it) {
+      out.push_back(it->second);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.revoked, a.serial) < std::tie(b.revoked, b.serial);
+    });
+    return out;
   }
 
   Result<std::optional<std::string>> GetSetting(std::string_view key) override {

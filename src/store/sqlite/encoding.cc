@@ -108,6 +108,56 @@ Result<std::vector<model::Contact>> DecodeContacts(std::string_view text) {
   });
 }
 
+Result<std::string> EncodeAdmins(const std::vector<model::IssuerAdmin>& admins) {
+  return Dump("admins", [&] {
+    json j = json::array();
+    for (const auto& a : admins) {
+      j.push_back({{"first_name", a.first_name},
+                   {"last_name", a.last_name},
+                   {"email", a.email},
+                   {"phone", a.phone}});
+    }
+    return j;
+  });
+}
+
+Result<std::vector<model::IssuerAdmin>> DecodeAdmins(std::string_view text) {
+  return Parse<std::vector<model::IssuerAdmin>>(text, "admins", [](const json& j) {
+    std::vector<model::IssuerAdmin> admins;
+    for (const auto& item : j.get<std::vector<json>>()) {
+      admins.push_back({item.at("first_name").get<std::string>(),
+                        item.at("last_name").get<std::string>(),
+                        item.at("email").get<std::string>(), item.at("phone").get<std::string>()});
+    }
+    return admins;
+  });
+}
+
+Result<std::string> EncodeAttempts(const std::vector<model::JobAttempt>& attempts) {
+  return Dump("attempts", [&] {
+    json j = json::array();
+    for (const auto& a : attempts) {
+      j.push_back({{"started", a.started},
+                   {"finished", a.finished},
+                   {"outcome", a.outcome},
+                   {"error", a.error}});
+    }
+    return j;
+  });
+}
+
+Result<std::vector<model::JobAttempt>> DecodeAttempts(std::string_view text) {
+  return Parse<std::vector<model::JobAttempt>>(text, "attempts", [](const json& j) {
+    std::vector<model::JobAttempt> attempts;
+    for (const auto& item : j.get<std::vector<json>>()) {
+      attempts.push_back({item.at("started").get<int64_t>(), item.at("finished").get<int64_t>(),
+                          item.at("outcome").get<std::string>(),
+                          item.at("error").get<std::string>()});
+    }
+    return attempts;
+  });
+}
+
 Result<std::string> EncodePolicy(const model::CertificatePolicy& policy) {
   return Dump("policy", [&] {
     json j = model::PolicyToJson(policy);

@@ -135,7 +135,95 @@ ALTER TABLE principals ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
 UPDATE principals SET updated = created;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2};
+// The lifecycle engine's state: issuers, durable jobs, the event outbox and the revocations of
+// the CAs this server runs. A certificate records when the scheduler must next look at it (0:
+// never; the partial index holds only the live certificates that have something due), and a
+// pending operation the job that drives it.
+// Job and event keys are unique only when set (the partial unique indexes); InsertJob and
+// AppendEvent rely on them with ON CONFLICT DO NOTHING. Jobs keep `seq` (the rowid) to order
+// jobs created in the same second. Events' seq is AUTOINCREMENT so that a seq is never reused,
+// not even after the newest events are pruned: consumers keep "the last seq I saw" as a cursor.
+// Events and revocations outlive their vault (the outbox is a log, revocations stay published);
+// issuers and jobs are deleted with it, explicitly in the store like the rest.
+constexpr const char* kMigration3 = R"sql(
+ALTER TABLE certificates ADD COLUMN next_check INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX certificates_due ON certificates (next_check, vault, name)
+  WHERE deleted = 0 AND next_check > 0;
+
+ALTER TABLE pending_operations ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE issuers (
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  provider TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  wrapped_password BLOB NOT NULL,
+  organization_id TEXT NOT NULL,
+  admins TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (vault, name)
+);
+
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  key TEXT NOT NULL,
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  trigger TEXT NOT NULL,
+  source_version TEXT NOT NULL,
+  validity TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  issuer TEXT NOT NULL COLLATE NOCASE,
+  status TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  lease_owner TEXT NOT NULL,
+  lease_expires INTEGER NOT NULL,
+  state BLOB NOT NULL,
+  last_error TEXT NOT NULL,
+  attempts TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  updated INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX jobs_key ON jobs (key) WHERE key != '';
+CREATE INDEX jobs_listing ON jobs (created);
+CREATE INDEX jobs_certificate ON jobs (vault, name, created);
+CREATE INDEX jobs_runnable ON jobs (not_before, created) WHERE status IN ('queued', 'running');
+CREATE INDEX jobs_waiting ON jobs (vault, issuer, created) WHERE status = 'waiting';
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  vault TEXT NOT NULL COLLATE NOCASE,
+  object_type TEXT NOT NULL,
+  object_name TEXT NOT NULL COLLATE NOCASE,
+  version TEXT NOT NULL,
+  nbf INTEGER,
+  exp INTEGER,
+  key TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  time INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_key ON events (key) WHERE key != '';
+
+CREATE TABLE revocations (
+  ca TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  revoked INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  vault TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL COLLATE NOCASE,
+  version TEXT NOT NULL,
+  PRIMARY KEY (ca, serial)
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
 
 Result<int64_t> AppliedVersion(Connection& conn) {
   CV_ASSIGN_OR_RETURN(Statement stmt,

@@ -99,10 +99,15 @@ Result<model::Certificate> ReadCertificate(const Statement& s) {
   CV_ASSIGN_OR_RETURN(c.policy, DecodePolicy(s.Text(2)));
   c.current_version = s.Text(3);
   if (s.Bool(4)) c.deleted = model::Deletion{s.Int(5), s.Int(6)};
-  c.created = s.Int(7);
-  c.updated = s.Int(8);
+  c.next_check = s.Int(7);
+  c.created = s.Int(8);
+  c.updated = s.Int(9);
   return c;
 }
+
+constexpr const char kCertificateColumns[] =
+    "vault, name, policy, current_version, deleted, deleted_date, scheduled_purge_date, "
+    "next_check, created, updated";
 
 Result<model::CertificateVersion> ReadCertificateVersion(const Statement& s) {
   model::CertificateVersion v;
@@ -133,10 +138,11 @@ Result<model::PendingOperation> ReadPendingOperation(const Statement& s) {
   op.error_code = s.Text(9);
   op.error_message = s.Text(10);
   op.target_version = s.Text(11);
-  CV_ASSIGN_OR_RETURN(op.attributes, DecodeAttributes(s.Text(12)));
-  CV_ASSIGN_OR_RETURN(op.tags, DecodeTags(s.Text(13)));
-  op.created = s.Int(14);
-  op.updated = s.Int(15);
+  op.job_id = s.Text(12);
+  CV_ASSIGN_OR_RETURN(op.attributes, DecodeAttributes(s.Text(13)));
+  CV_ASSIGN_OR_RETURN(op.tags, DecodeTags(s.Text(14)));
+  op.created = s.Int(15);
+  op.updated = s.Int(16);
   return op;
 }
 
@@ -181,6 +187,77 @@ Result<model::RoleAssignment> ReadRoleAssignment(const Statement& s) {
 
 constexpr const char kPrincipalColumns[] =
     "client_id, display_name, secret_hash, enabled, secret_expires, created, updated";
+
+Result<model::Issuer> ReadIssuer(const Statement& s) {
+  model::Issuer issuer;
+  issuer.vault = s.Text(0);
+  issuer.name = s.Text(1);
+  issuer.provider = s.Text(2);
+  issuer.account_id = s.Text(3);
+  issuer.wrapped_password = s.Blob(4);
+  issuer.organization_id = s.Text(5);
+  CV_ASSIGN_OR_RETURN(issuer.admins, DecodeAdmins(s.Text(6)));
+  issuer.settings = s.Text(7);
+  issuer.enabled = s.Bool(8);
+  issuer.created = s.Int(9);
+  issuer.updated = s.Int(10);
+  return issuer;
+}
+
+constexpr const char kIssuerColumns[] =
+    "vault, name, provider, account_id, wrapped_password, organization_id, admins, settings, "
+    "enabled, created, updated";
+
+Result<model::Job> ReadJob(const Statement& s) {
+  model::Job job;
+  job.id = s.Text(0);
+  job.key = s.Text(1);
+  job.vault = s.Text(2);
+  job.name = s.Text(3);
+  job.trigger = s.Text(4);
+  job.source_version = s.Text(5);
+  job.validity = s.Text(6);
+  job.request_id = s.Text(7);
+  job.issuer = s.Text(8);
+  job.status = s.Text(9);
+  job.not_before = s.Int(10);
+  job.deadline = s.Int(11);
+  job.lease_owner = s.Text(12);
+  job.lease_expires = s.Int(13);
+  job.state = s.Blob(14);
+  job.last_error = s.Text(15);
+  CV_ASSIGN_OR_RETURN(job.attempts, DecodeAttempts(s.Text(16)));
+  job.created = s.Int(17);
+  job.updated = s.Int(18);
+  return job;
+}
+
+constexpr const char kJobColumns[] =
+    "id, key, vault, name, trigger, source_version, validity, request_id, issuer, status, "
+    "not_before, deadline, lease_owner, lease_expires, state, last_error, attempts, created, "
+    "updated";
+
+Result<model::Event> ReadEvent(const Statement& s) {
+  model::Event e;
+  e.seq = s.Int(0);
+  e.id = s.Text(1);
+  e.type = s.Text(2);
+  e.vault = s.Text(3);
+  e.object_type = s.Text(4);
+  e.object_name = s.Text(5);
+  e.version = s.Text(6);
+  if (!s.IsNull(7)) e.nbf = s.Int(7);
+  if (!s.IsNull(8)) e.exp = s.Int(8);
+  e.key = s.Text(9);
+  e.detail = s.Text(10);
+  e.time = s.Int(11);
+  return e;
+}
+
+Result<model::Revocation> ReadRevocation(const Statement& s) {
+  return model::Revocation{s.Text(0), s.Text(1), s.Int(2), s.Text(3),
+                           s.Text(4), s.Text(5), s.Text(6)};
+}
 
 Result<model::Vault> ReadVault(const Statement& s) { return model::Vault{s.Text(0), s.Int(1)}; }
 
@@ -256,6 +333,7 @@ class SqliteTransaction final : public Transaction {
     return s.BindText(vault.name).BindInt(vault.created).Run();
   }
   Status DeleteVault(std::string_view name) override {
+    // Events and revocations stay: the outbox is a log, and revocations must stay published.
     static constexpr const char* kDeletes[] = {
         "DELETE FROM vaults WHERE name = ?",
         "DELETE FROM certificates WHERE vault = ?",
@@ -264,6 +342,8 @@ class SqliteTransaction final : public Transaction {
         "DELETE FROM secrets WHERE vault = ?",
         "DELETE FROM secret_versions WHERE vault = ?",
         "DELETE FROM contacts WHERE vault = ?",
+        "DELETE FROM issuers WHERE vault = ?",
+        "DELETE FROM jobs WHERE vault = ?",
         // A vault created later under the same name must not inherit these.
         "DELETE FROM role_assignments WHERE scope = '/vaults/' || ?1 "
         "OR substr(scope, 1, length(?1) + 9) = '/vaults/' || ?1 || '/' COLLATE NOCASE",
@@ -277,45 +357,50 @@ class SqliteTransaction final : public Transaction {
 
   Result<std::optional<model::Certificate>> GetCertificate(std::string_view vault,
                                                            std::string_view name) override {
-    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT vault, name, policy, current_version, deleted, "
-                                          "deleted_date, scheduled_purge_date, "
-                                          "created, updated FROM certificates "
-                                          "WHERE vault = ? AND name = ?"));
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kCertificateColumns) +
+                                          " FROM certificates WHERE vault = ? AND name = ?"));
     s.BindText(vault).BindText(name);
     return ReadOne<model::Certificate>(s, ReadCertificate);
   }
   Result<std::vector<model::Certificate>> ListCertificates(std::string_view vault, Deleted deleted,
                                                            Page page) override {
-    CV_ASSIGN_OR_RETURN(Statement s,
-                        Read("SELECT vault, name, policy, current_version, deleted, deleted_date, "
-                             "scheduled_purge_date, "
-                             "created, updated FROM certificates "
-                             "WHERE vault = ? AND deleted = ? ORDER BY name LIMIT ? OFFSET ?"));
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT " + std::string(kCertificateColumns) +
+             " FROM certificates WHERE vault = ? AND deleted = ? ORDER BY name LIMIT ? OFFSET ?"));
     BindPage(s.BindText(vault).BindBool(deleted == Deleted::kOnly), page);
     return ReadAll<model::Certificate>(s, ReadCertificate);
   }
   Status PutCertificate(const model::Certificate& cert) override {
     CV_ASSIGN_OR_RETURN(std::string policy, EncodePolicy(cert.policy));
-    CV_ASSIGN_OR_RETURN(
-        Statement s,
-        Write("INSERT OR REPLACE INTO certificates (vault, name, policy, current_version, "
-              "deleted, deleted_date, scheduled_purge_date, created, updated) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    CV_ASSIGN_OR_RETURN(Statement s, Write("INSERT OR REPLACE INTO certificates (" +
+                                           std::string(kCertificateColumns) +
+                                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     s.BindText(cert.vault).BindText(cert.name).BindText(policy).BindText(cert.current_version);
     BindDeletion(s, cert.deleted);
-    return s.BindInt(cert.created).BindInt(cert.updated).Run();
+    return s.BindInt(cert.next_check).BindInt(cert.created).BindInt(cert.updated).Run();
   }
   Status DeleteCertificate(std::string_view vault, std::string_view name) override {
     static constexpr const char* kDeletes[] = {
         "DELETE FROM certificates WHERE vault = ? AND name = ?",
         "DELETE FROM certificate_versions WHERE vault = ? AND name = ?",
         "DELETE FROM pending_operations WHERE vault = ? AND name = ?",
+        "DELETE FROM jobs WHERE vault = ? AND name = ?",
     };
     for (const char* sql : kDeletes) {
       CV_ASSIGN_OR_RETURN(Statement s, Write(sql));
       CV_RETURN_IF_ERROR(s.BindText(vault).BindText(name).Run());
     }
     return Ok();
+  }
+  Result<std::vector<model::Certificate>> ListCertificatesDue(int64_t now, int64_t limit) override {
+    // The conditions match the certificates_due index's, so the index serves the query.
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT " + std::string(kCertificateColumns) +
+                             " FROM certificates WHERE deleted = 0 AND next_check > 0 "
+                             "AND next_check <= ? ORDER BY next_check, vault, name LIMIT ?"));
+    s.BindInt(now).BindInt(limit);
+    return ReadAll<model::Certificate>(s, ReadCertificate);
   }
 
   Result<std::optional<model::CertificateVersion>> GetCertificateVersion(
@@ -368,8 +453,8 @@ class SqliteTransaction final : public Transaction {
     CV_ASSIGN_OR_RETURN(
         Statement s,
         Read("SELECT vault, name, request_id, csr, wrapped_key, issuer, status, status_details, "
-             "cancellation_requested, error_code, error_message, target_version, attributes, tags, "
-             "created, updated FROM pending_operations "
+             "cancellation_requested, error_code, error_message, target_version, job_id, "
+             "attributes, tags, created, updated FROM pending_operations "
              "WHERE vault = ? AND name = ?"));
     s.BindText(vault).BindText(name);
     return ReadOne<model::PendingOperation>(s, ReadPendingOperation);
@@ -381,8 +466,8 @@ class SqliteTransaction final : public Transaction {
         Statement s,
         Write("INSERT OR REPLACE INTO pending_operations (vault, name, request_id, csr, "
               "wrapped_key, issuer, status, status_details, cancellation_requested, error_code, "
-              "error_message, target_version, attributes, tags, created, updated) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+              "error_message, target_version, job_id, attributes, tags, created, updated) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     return s.BindText(op.vault)
         .BindText(op.name)
         .BindText(op.request_id)
@@ -395,6 +480,7 @@ class SqliteTransaction final : public Transaction {
         .BindText(op.error_code)
         .BindText(op.error_message)
         .BindText(op.target_version)
+        .BindText(op.job_id)
         .BindText(EncodeAttributes(op.attributes))
         .BindText(tags)
         .BindInt(op.created)
@@ -559,6 +645,163 @@ class SqliteTransaction final : public Transaction {
     return s.BindText(id).Run();
   }
 
+  Result<std::optional<model::Issuer>> GetIssuer(std::string_view vault,
+                                                 std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kIssuerColumns) +
+                                          " FROM issuers WHERE vault = ? AND name = ?"));
+    s.BindText(vault).BindText(name);
+    return ReadOne<model::Issuer>(s, ReadIssuer);
+  }
+  Result<std::vector<model::Issuer>> ListIssuers(std::string_view vault) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kIssuerColumns) +
+                                          " FROM issuers WHERE vault = ? ORDER BY name"));
+    s.BindText(vault);
+    return ReadAll<model::Issuer>(s, ReadIssuer);
+  }
+  Status PutIssuer(const model::Issuer& issuer) override {
+    CV_ASSIGN_OR_RETURN(std::string admins, EncodeAdmins(issuer.admins));
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("INSERT OR REPLACE INTO issuers (" + std::string(kIssuerColumns) +
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    return s.BindText(issuer.vault)
+        .BindText(issuer.name)
+        .BindText(issuer.provider)
+        .BindText(issuer.account_id)
+        .BindBlob(issuer.wrapped_password)
+        .BindText(issuer.organization_id)
+        .BindText(admins)
+        .BindText(issuer.settings)
+        .BindBool(issuer.enabled)
+        .BindInt(issuer.created)
+        .BindInt(issuer.updated)
+        .Run();
+  }
+  Status DeleteIssuer(std::string_view vault, std::string_view name) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Write("DELETE FROM issuers WHERE vault = ? AND name = ?"));
+    return s.BindText(vault).BindText(name).Run();
+  }
+
+  Result<std::optional<model::Job>> GetJob(std::string_view id) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?"));
+    s.BindText(id);
+    return ReadOne<model::Job>(s, ReadJob);
+  }
+  Result<std::optional<model::Job>> GetJobByKey(std::string_view key) override {
+    // An empty key is no key: it finds nothing.
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kJobColumns) +
+                                          " FROM jobs WHERE key = ? AND key != ''"));
+    s.BindText(key);
+    return ReadOne<model::Job>(s, ReadJob);
+  }
+  Result<bool> InsertJob(const model::Job& job) override {
+    CV_ASSIGN_OR_RETURN(std::string attempts, EncodeAttempts(job.attempts));
+    // Only a key conflict is skipped; a job id used twice is an error, not "already queued".
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Write("INSERT INTO jobs (" + std::string(kJobColumns) +
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                              "ON CONFLICT (key) WHERE key != '' DO NOTHING"));
+    CV_RETURN_IF_ERROR(BindJob(s, job, attempts).Run());
+    return Changed();
+  }
+  Status PutJob(const model::Job& job) override {
+    CV_ASSIGN_OR_RETURN(std::string attempts, EncodeAttempts(job.attempts));
+    // An upsert, not a REPLACE: the row keeps its seq (its place among jobs created in the same
+    // second), and a key held by another job is an error instead of deleting that job.
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT INTO jobs (" + std::string(kJobColumns) +
+              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (id) DO UPDATE SET key = excluded.key, vault = excluded.vault, "
+              "name = excluded.name, trigger = excluded.trigger, "
+              "source_version = excluded.source_version, validity = excluded.validity, "
+              "request_id = excluded.request_id, issuer = excluded.issuer, "
+              "status = excluded.status, not_before = excluded.not_before, "
+              "deadline = excluded.deadline, lease_owner = excluded.lease_owner, "
+              "lease_expires = excluded.lease_expires, state = excluded.state, "
+              "last_error = excluded.last_error, attempts = excluded.attempts, "
+              "created = excluded.created, updated = excluded.updated"));
+    return BindJob(s, job, attempts).Run();
+  }
+  Result<std::vector<model::Job>> ListJobs(const JobFilter& filter, Page page) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kJobColumns) +
+                                          " FROM jobs WHERE (?1 = '' OR vault = ?1) "
+                                          "AND (?2 = '' OR name = ?2) "
+                                          "AND (?3 = '' OR status = ?3) "
+                                          "ORDER BY created DESC, seq DESC LIMIT ? OFFSET ?"));
+    BindPage(s.BindText(filter.vault).BindText(filter.name).BindText(filter.status), page);
+    return ReadAll<model::Job>(s, ReadJob);
+  }
+  Result<std::vector<model::Job>> ListRunnableJobs(int64_t now, int64_t limit) override {
+    // The status condition matches the jobs_runnable index's.
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kJobColumns) +
+                                          " FROM jobs WHERE status IN ('queued', 'running') "
+                                          "AND not_before <= ?1 AND lease_expires <= ?1 "
+                                          "ORDER BY not_before, created, seq LIMIT ?"));
+    s.BindInt(now).BindInt(limit);
+    return ReadAll<model::Job>(s, ReadJob);
+  }
+  Result<std::vector<model::Job>> ListWaitingJobs(std::string_view vault, std::string_view issuer,
+                                                  int64_t now, int64_t limit) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT " + std::string(kJobColumns) +
+                                          " FROM jobs WHERE status = 'waiting' AND vault = ? "
+                                          "AND issuer = ? AND lease_expires <= ? "
+                                          "ORDER BY created, seq LIMIT ?"));
+    s.BindText(vault).BindText(issuer).BindInt(now).BindInt(limit);
+    return ReadAll<model::Job>(s, ReadJob);
+  }
+
+  Result<bool> AppendEvent(const model::Event& e) override {
+    // seq is left out: SQLite assigns the next one.
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Write("INSERT INTO events (id, type, vault, object_type, object_name, version, nbf, exp, "
+              "key, detail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (key) WHERE key != '' DO NOTHING"));
+    CV_RETURN_IF_ERROR(s.BindText(e.id)
+                           .BindText(e.type)
+                           .BindText(e.vault)
+                           .BindText(e.object_type)
+                           .BindText(e.object_name)
+                           .BindText(e.version)
+                           .BindOptionalInt(e.nbf)
+                           .BindOptionalInt(e.exp)
+                           .BindText(e.key)
+                           .BindText(e.detail)
+                           .BindInt(e.time)
+                           .Run());
+    return Changed();
+  }
+  Result<std::vector<model::Event>> ListEvents(int64_t after, int64_t limit) override {
+    CV_ASSIGN_OR_RETURN(
+        Statement s,
+        Read("SELECT seq, id, type, vault, object_type, object_name, version, nbf, exp, key, "
+             "detail, time FROM events WHERE seq > ? ORDER BY seq LIMIT ?"));
+    s.BindInt(after).BindInt(limit);
+    return ReadAll<model::Event>(s, ReadEvent);
+  }
+
+  Status PutRevocation(const model::Revocation& r) override {
+    CV_ASSIGN_OR_RETURN(Statement s, Write("INSERT OR REPLACE INTO revocations (ca, serial, "
+                                           "revoked, reason, vault, name, version) "
+                                           "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    return s.BindText(r.ca)
+        .BindText(r.serial)
+        .BindInt(r.revoked)
+        .BindText(r.reason)
+        .BindText(r.vault)
+        .BindText(r.name)
+        .BindText(r.version)
+        .Run();
+  }
+  Result<std::vector<model::Revocation>> ListRevocations(std::string_view ca) override {
+    CV_ASSIGN_OR_RETURN(Statement s,
+                        Read("SELECT ca, serial, revoked, reason, vault, name, version "
+                             "FROM revocations WHERE ca = ? ORDER BY revoked, serial"));
+    s.BindText(ca);
+    return ReadAll<model::Revocation>(s, ReadRevocation);
+  }
+
   Result<std::optional<std::string>> GetSetting(std::string_view key) override {
     CV_ASSIGN_OR_RETURN(Statement s, Read("SELECT value FROM settings WHERE key = ?"));
     CV_ASSIGN_OR_RETURN(bool row, s.BindText(key).Step());
@@ -599,6 +842,35 @@ class SqliteTransaction final : public Transaction {
     CV_RETURN_IF_ERROR(CheckOpen());
     if (reader_ != nullptr) return Fail(Error::Internal("store: write in a read transaction"));
     return conn_->Prepare(sql);
+  }
+  // Binds kJobColumns' values, in order; `attempts` is job.attempts encoded.
+  static Statement& BindJob(Statement& s, const model::Job& job, const std::string& attempts) {
+    return s.BindText(job.id)
+        .BindText(job.key)
+        .BindText(job.vault)
+        .BindText(job.name)
+        .BindText(job.trigger)
+        .BindText(job.source_version)
+        .BindText(job.validity)
+        .BindText(job.request_id)
+        .BindText(job.issuer)
+        .BindText(job.status)
+        .BindInt(job.not_before)
+        .BindInt(job.deadline)
+        .BindText(job.lease_owner)
+        .BindInt(job.lease_expires)
+        .BindBlob(job.state)
+        .BindText(job.last_error)
+        .BindText(attempts)
+        .BindInt(job.created)
+        .BindInt(job.updated);
+  }
+  // Whether the last INSERT changed a row (false when ON CONFLICT DO NOTHING skipped it).
+  Result<bool> Changed() {
+    CV_ASSIGN_OR_RETURN(Statement s, Write("SELECT changes()"));
+    CV_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Fail(Error::Internal("sqlite: changes() returned no row"));
+    return s.Int(0) > 0;
   }
   static void BindDeletion(Statement& s, const std::optional<model::Deletion>& d) {
     s.BindBool(d.has_value());

@@ -1,0 +1,438 @@
+#include "lifecycle/engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/log.h"
+#include "common/text.h"
+#include "common/time_text.h"
+#include "model/codec.h"
+
+namespace certvault::lifecycle {
+
+namespace {
+
+constexpr size_t kMaxAttemptsKept = 20;
+constexpr int kMaxStepsPerJob = 8;  // steps one lease may take before the job is re-queued
+
+bool Finished(const model::Job& job) {
+  return job.status == "succeeded" || job.status == "failed" || job.status == "cancelled";
+}
+
+void EndAttempt(model::Job& job, int64_t now, std::string outcome, std::string error) {
+  if (job.attempts.empty() || job.attempts.back().finished != 0) {
+    job.attempts.push_back({now, 0, "", ""});
+  }
+  job.attempts.back().finished = now;
+  job.attempts.back().outcome = std::move(outcome);
+  job.attempts.back().error = std::move(error);
+}
+
+void StartAttempt(model::Job& job, int64_t now) {
+  job.attempts.push_back({now, 0, "running", ""});
+  if (job.attempts.size() > kMaxAttemptsKept) {
+    job.attempts.erase(job.attempts.begin(),
+                       job.attempts.end() - static_cast<std::ptrdiff_t>(kMaxAttemptsKept));
+  }
+}
+
+int ConsecutiveFailures(const model::Job& job) {
+  int n = 0;
+  for (auto it = job.attempts.rbegin(); it != job.attempts.rend(); ++it) {
+    if (it->outcome != "retry" && it->outcome != "running") break;
+    if (it->outcome == "retry") ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+Engine::Engine(vault::VaultService& vault, store::Store& store, const issuer::Registry& issuers,
+               const Clock& clock, EngineOptions options)
+    : vault_(vault),
+      store_(store),
+      issuers_(issuers),
+      clock_(clock),
+      options_(std::move(options)),
+      scheduler_(store, clock),
+      rng_(std::random_device{}()) {}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!threads_.empty()) return;
+  stopping_ = false;
+  threads_.emplace_back([this] { SchedulerLoop(); });
+  threads_.emplace_back([this] { WaiterLoop(); });
+  for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    threads_.emplace_back([this, i] { RunnerLoop(i); });
+  }
+}
+
+void Engine::Stop() {
+  std::list<Waiter> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    dropped.swap(waiters_);
+  }
+  wake_.notify_all();
+  waiters_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  for (auto& w : dropped) w.done(std::optional<WorkerJob>());
+}
+
+void Engine::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakeups_;
+  }
+  wake_.notify_all();
+  waiters_cv_.notify_all();
+}
+
+void Engine::SchedulerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto queued = scheduler_.RunDue();
+    if (!queued) {
+      log::Warn("lifecycle: scheduling due certificates failed: " + queued.error().message());
+    }
+    lock.lock();
+    if (queued && *queued > 0) {
+      ++wakeups_;
+      wake_.notify_all();
+    }
+    const uint64_t seen = wakeups_;
+    wake_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms),
+                   [&] { return stopping_ || wakeups_ != seen; });
+  }
+}
+
+void Engine::RunnerLoop(int index) {
+  const std::string owner = options_.owner + "/" + std::to_string(index);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    const uint64_t seen = wakeups_;
+    lock.unlock();
+    auto job = Claim(owner);
+    if (!job) log::Warn("lifecycle: leasing a job failed: " + job.error().message());
+    const bool ran = job && *job;
+    if (ran) RunJob(std::move(**job));
+    lock.lock();
+    if (!ran) {
+      wake_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms),
+                     [&] { return stopping_ || wakeups_ != seen; });
+    }
+  }
+}
+
+Status Engine::RunUntilIdle(int max_steps) {
+  for (int step = 0; step < max_steps; ++step) {
+    CV_RETURN_IF_ERROR(scheduler_.RunDue());
+    CV_ASSIGN_OR_RETURN(auto job, Claim(options_.owner + "/inline"));
+    if (!job) return Ok();
+    RunJob(std::move(*job));
+  }
+  return Ok();
+}
+
+Result<std::optional<model::Job>> Engine::Claim(const std::string& owner) {
+  const int64_t now = clock_.NowUnix();
+  CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+  CV_ASSIGN_OR_RETURN(auto runnable, txn->ListRunnableJobs(now, 1));
+  if (runnable.empty()) return std::optional<model::Job>();
+  model::Job job = std::move(runnable.front());
+  if (job.status == "running" && !job.attempts.empty() && job.attempts.back().finished == 0) {
+    // Its last holder died mid-attempt.
+    EndAttempt(job, now, "retry", "the attempt was interrupted (lease expired)");
+  }
+  job.status = "running";
+  job.lease_owner = owner;
+  job.lease_expires = now + options_.lease_seconds;
+  job.updated = now;
+  StartAttempt(job, now);
+  CV_RETURN_IF_ERROR(txn->PutJob(job));
+  CV_RETURN_IF_ERROR(txn->Commit());
+  return std::optional<model::Job>(std::move(job));
+}
+
+void Engine::RunJob(model::Job job) {
+  // 1. The pending operation: created now, or the one an earlier attempt created.
+  auto op = vault_.StartJobOperation(job);
+  if (!op) {
+    const Error& e = op.error();
+    if (e.kind() == ErrorKind::kNotFound) {
+      job.status = "cancelled";
+      EndAttempt(job, clock_.NowUnix(), "cancelled", e.message());
+      job.last_error = e.message();
+      job.lease_owner.clear();
+      job.lease_expires = 0;
+      (void)vault_.RecordJobProgress(job, "");
+      return;
+    }
+    // Another operation in flight (a manual create or merge): wait for it to settle.
+    if (e.kind() == ErrorKind::kConflict) {
+      return HandleFailure(std::move(job), Error::Unavailable(e.message()));
+    }
+    return HandleFailure(std::move(job), e);
+  }
+  if (op->status == "completed") return;  // Self: issued, and the job recorded as succeeded
+  job.request_id = op->request_id;
+
+  // 2. The issuer.
+  auto enrollment = Enroll(job, *op);
+  if (!enrollment) return HandleFailure(std::move(job), enrollment.error());
+  const int64_t now = clock_.NowUnix();
+  job.lease_owner.clear();
+  job.lease_expires = 0;
+  if (!enrollment->chain.empty()) {
+    model::Job done = job;
+    done.status = "succeeded";
+    done.last_error.clear();
+    done.state.clear();
+    EndAttempt(done, now, "succeeded", "");
+    auto merged = vault_.CompleteJobOperation(done, enrollment->chain);
+    if (merged) return;
+    if (merged.error().kind() == ErrorKind::kConflict) {  // cancelled or settled meanwhile
+      job.status = "cancelled";
+      EndAttempt(job, now, "cancelled", merged.error().message());
+      (void)vault_.RecordJobProgress(job, "");
+      return;
+    }
+    return HandleFailure(std::move(job), merged.error());
+  }
+  if (enrollment->external) {
+    job.status = "waiting";
+    EndAttempt(job, now, "waiting", "");
+    auto saved = vault_.RecordJobProgress(
+        job, "Waiting for a worker of issuer " + job.issuer + " to take the request.");
+    if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
+    waiters_cv_.notify_all();
+    return;
+  }
+  job.status = "queued";
+  job.not_before = std::max(now + 1, enrollment->check_after);
+  EndAttempt(job, now, "in progress", "");
+  auto saved = vault_.RecordJobProgress(job, "The issuer is processing the request.");
+  if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
+}
+
+Result<issuer::Enrollment> Engine::Enroll(model::Job& job, const model::PendingOperation& op) {
+  CV_ASSIGN_OR_RETURN(model::Issuer record, vault_.GetIssuer(job.vault, job.issuer));
+  if (!record.enabled) {
+    return Fail(Error::Unavailable("issuer " + record.name + " is disabled"));
+  }
+  const issuer::Provider* provider = issuers_.Find(record.provider);
+  if (!provider) {
+    return Fail(Error::BadParameter("issuer " + record.name + " has an unknown provider " +
+                                    record.provider));
+  }
+  CV_ASSIGN_OR_RETURN(std::string password, vault_.IssuerPassword(record));
+  CV_ASSIGN_OR_RETURN(auto issuer, provider->Build(record, password));
+  CV_ASSIGN_OR_RETURN(model::Certificate cert, vault_.GetPolicy(job.vault, job.name));
+  const int64_t now = clock_.NowUnix();
+  int64_t validity = 0;
+  if (!job.validity.empty()) {
+    CV_ASSIGN_OR_RETURN(validity, model::ParseIsoDuration(job.validity));
+  } else {
+    CV_ASSIGN_OR_RETURN(validity, model::PolicyValiditySeconds(cert.policy.x509));
+  }
+  issuer::EnrollRequest request;
+  request.vault = job.vault;
+  request.certificate = job.name;
+  request.request_id = op.request_id;
+  request.job_id = job.id;
+  request.csr_der = op.csr;
+  request.policy = cert.policy;
+  request.policy.issuer = op.issuer;  // as the operation was created
+  request.not_before = now;
+  request.not_after = now + validity;
+  request.deadline = job.lease_expires - std::min<int64_t>(10, options_.lease_seconds / 4);
+  request.state = job.state;
+  request.save_state = [this, &job](const std::string& state) { return SaveState(job, state); };
+  return issuer->Enroll(request);
+}
+
+Status Engine::SaveState(model::Job& job, const std::string& state) {
+  CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+  CV_ASSIGN_OR_RETURN(auto stored, txn->GetJob(job.id));
+  if (!stored || stored->lease_owner != job.lease_owner || Finished(*stored)) {
+    return Fail(Error::Unavailable("job " + job.id + " is no longer leased by this attempt"));
+  }
+  job.state = state;
+  job.updated = clock_.NowUnix();
+  stored->state = state;
+  stored->updated = job.updated;
+  CV_RETURN_IF_ERROR(txn->PutJob(*stored));
+  return txn->Commit();
+}
+
+int64_t Engine::RetryDelay(const model::Job& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return options_.retry.Delay(ConsecutiveFailures(job) + 1, rng_);
+}
+
+void Engine::HandleFailure(model::Job job, const Error& error) {
+  const int64_t now = clock_.NowUnix();
+  job.lease_owner.clear();
+  job.lease_expires = 0;
+  job.last_error = error.message();
+  const bool worker_job = job.status == "waiting";
+  if (error.retryable() && (job.deadline == 0 || now < job.deadline)) {
+    const int64_t delay = RetryDelay(job);
+    EndAttempt(job, now, "retry", error.message());
+    if (worker_job) {
+      job.lease_expires = now + delay;  // no worker takes it before then
+    } else {
+      job.status = "queued";
+      job.not_before = now + delay;
+    }
+    const std::string details = "Attempt " + std::to_string(job.attempts.size()) +
+                                " failed: " + error.message() + " Next attempt at " +
+                                FormatRfc3339Millis(now + delay) + ".";
+    auto saved = vault_.RecordJobProgress(job, details);
+    if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
+    return;
+  }
+  job.status = "failed";
+  EndAttempt(job, now, "failed", error.message());
+  log::Info("lifecycle: job " + job.id + " for certificate " + job.vault + "/" + job.name +
+            " failed: " + error.message());
+  auto saved = vault_.FailJobOperation(job, error);
+  if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
+}
+
+// --- Remote workers ---
+
+Result<std::optional<WorkerJob>> Engine::LeaseForWorker(std::string_view vault,
+                                                        std::string_view issuer,
+                                                        std::string_view worker) {
+  const int64_t now = clock_.NowUnix();
+  model::Job job;
+  {
+    CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+    CV_ASSIGN_OR_RETURN(auto waiting, txn->ListWaitingJobs(vault, issuer, now, 1));
+    if (waiting.empty()) return std::optional<WorkerJob>();
+    job = std::move(waiting.front());
+    if (!job.lease_owner.empty() && !job.attempts.empty() && job.attempts.back().finished == 0) {
+      EndAttempt(
+          job, now, "retry",
+          "worker " + job.lease_owner.substr(7) + " did not finish before its lease expired");
+    }
+    job.lease_owner = "worker:" + std::string(worker);
+    job.lease_expires = now + options_.worker_lease_seconds;
+    job.updated = now;
+    StartAttempt(job, now);
+    job.attempts.back().outcome = "leased by " + std::string(worker);
+    CV_RETURN_IF_ERROR(txn->PutJob(job));
+    CV_RETURN_IF_ERROR(txn->Commit());
+  }
+  CV_ASSIGN_OR_RETURN(auto op, vault_.GetPending(job.vault, job.name));
+  CV_ASSIGN_OR_RETURN(auto cert, vault_.GetPolicy(job.vault, job.name));
+  WorkerJob out;
+  out.csr_der = op.csr;
+  out.template_name = op.issuer.cty;
+  out.not_before = now;
+  int64_t validity = 0;
+  if (!job.validity.empty()) {
+    CV_ASSIGN_OR_RETURN(validity, model::ParseIsoDuration(job.validity));
+  } else {
+    CV_ASSIGN_OR_RETURN(validity, model::PolicyValiditySeconds(cert.policy.x509));
+  }
+  out.not_after = now + validity;
+  out.job = std::move(job);
+  return std::optional<WorkerJob>(std::move(out));
+}
+
+Status Engine::AwaitWorkerJob(std::string vault, std::string issuer, std::string worker,
+                              int64_t wait_ms, LeaseCallback done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Fail(Error::Unavailable("the server is stopping"));
+    if (static_cast<int>(waiters_.size()) >= options_.max_waiting_workers) {
+      return Fail(Error(ErrorKind::kTooManyRequests, "Throttled",
+                        "too many workers are waiting; try again later"));
+    }
+    waiters_.push_back({std::move(vault), std::move(issuer), std::move(worker),
+                        std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms),
+                        std::move(done)});
+  }
+  waiters_cv_.notify_all();
+  return Ok();
+}
+
+void Engine::WaiterLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    // Take the held polls, try each, and put back those still waiting.
+    std::list<Waiter> polls;
+    polls.swap(waiters_);
+    lock.unlock();
+    std::list<Waiter> still;
+    for (auto& w : polls) {
+      auto leased = LeaseForWorker(w.vault, w.issuer, w.worker);
+      if (!leased || *leased || std::chrono::steady_clock::now() >= w.deadline) {
+        w.done(std::move(leased));
+      } else {
+        still.push_back(std::move(w));
+      }
+    }
+    lock.lock();
+    waiters_.splice(waiters_.end(), still);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.tick_ms);
+    for (const auto& w : waiters_) until = std::min(until, w.deadline);
+    const size_t held = waiters_.size();
+    waiters_cv_.wait_until(lock, until, [&] { return stopping_ || waiters_.size() != held; });
+  }
+}
+
+Result<model::Job> Engine::WorkerJobFor(std::string_view vault, std::string_view job_id,
+                                        std::string_view worker) {
+  CV_ASSIGN_OR_RETURN(model::Job job, vault_.GetJob(vault, job_id));
+  if (job.status != "waiting" || job.lease_owner != "worker:" + std::string(worker)) {
+    return Fail(Error::Conflict("job " + job.id + " is not leased by worker " +
+                                std::string(worker) + " (status " + job.status + ")"));
+  }
+  return job;
+}
+
+Result<model::Job> Engine::CompleteFromWorker(std::string_view vault, std::string_view job_id,
+                                              std::string_view worker,
+                                              const std::vector<std::string>& chain) {
+  CV_ASSIGN_OR_RETURN(model::Job job, WorkerJobFor(vault, job_id, worker));
+  const int64_t now = clock_.NowUnix();
+  model::Job done = job;
+  done.status = "succeeded";
+  done.last_error.clear();
+  done.lease_owner.clear();
+  done.lease_expires = 0;
+  EndAttempt(done, now, "succeeded", "");
+  auto merged = vault_.CompleteJobOperation(done, chain);
+  if (!merged) {
+    // A chain that does not fit the key is the worker's error: the job stays for another try.
+    job.lease_owner.clear();
+    job.lease_expires = 0;
+    job.last_error = merged.error().message();
+    EndAttempt(job, now, "retry", merged.error().message());
+    (void)vault_.RecordJobProgress(job, "");
+    return Fail(merged.error());
+  }
+  return done;
+}
+
+Result<model::Job> Engine::FailFromWorker(std::string_view vault, std::string_view job_id,
+                                          std::string_view worker, std::string_view message,
+                                          bool retryable) {
+  CV_ASSIGN_OR_RETURN(model::Job job, WorkerJobFor(vault, job_id, worker));
+  const std::string reason = "worker " + std::string(worker) + ": " + std::string(message);
+  HandleFailure(job, retryable
+                         ? Error::Unavailable(reason)
+                         : Error(ErrorKind::kBadRequest, "CertificateRequestRefused", reason));
+  return vault_.GetJob(vault, job_id);
+}
+
+}  // namespace certvault::lifecycle
