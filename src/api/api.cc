@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
@@ -69,8 +70,10 @@ std::string ObjectOf(const Route* route, const std::map<std::string, std::string
     return object;
   }
   if (auto vault = param("vault"); !vault.empty()) return "vaults/" + vault;
-  if (auto id = param("id"); !id.empty() && segments.size() > 1) {
-    return std::string(segments[1]) + "/" + id;
+  if (auto id = param("id"); !id.empty()) {
+    // The collection is the segment before the id: /management/principals/{id}, /jobs/{id}.
+    auto at = std::find(segments.begin(), segments.end(), "{id}");
+    if (at != segments.begin() && at != segments.end()) return std::string(*(at - 1)) + "/" + id;
   }
   return {};
 }
@@ -201,6 +204,15 @@ void Api::Handle(HttpRequest& request, Respond respond) const {
   ctx.base_url = "https://" + std::string(request.Header("host"));
   const Route* route = nullptr;
   HttpResponse response = Run(request, ctx, route);
+  if (response.defer) {
+    // The request is copied: the answer outlives this call.
+    auto later = std::move(response.defer);
+    later([this, request = request, ctx = std::move(ctx), route,
+           respond = std::move(respond)](HttpResponse answer) mutable {
+      Audit(request, ctx, route, std::move(answer), std::move(respond));
+    });
+    return;
+  }
   Audit(request, ctx, route, std::move(response), std::move(respond));
 }
 

@@ -46,9 +46,9 @@ class ApiTest : public ::testing::Test {
     auth::TokenOptions options;
     options.issuer = options.audience = "https://localhost";
     tokens_ = std::move(*auth::TokenService::Open(*store_, *kek_, clock_, options));
-    api_ = std::make_unique<Api>(
-        Services{vault_, *tokens_, identities_, audit_store_, "localhost", nullptr}, authorizer_,
-        writer_, ApiOptions{});
+    api_ = std::make_unique<Api>(Services{vault_, *tokens_, identities_, audit_store_, "localhost",
+                                          nullptr, engine_, *store_},
+                                 authorizer_, writer_, ApiOptions{});
     token_ = tokens_->IssueForClient("admin", "s3cret", "")->access_token;
   }
 
@@ -74,6 +74,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
   std::unique_ptr<keys::KeyProtector> kek_ = keys::NewKekFromBytes(std::string(32, 'k'));
   vault::VaultService vault_{*store_, *kek_, clock_};
+  issuer::Registry issuers_;
+  lifecycle::Engine engine_{vault_, *store_, issuers_, clock_, {}};
   auth::Authorizer authorizer_{*store_};
   auth::IdentityService identities_{*store_, authorizer_, clock_};
   SwitchableAuditStore audit_store_;

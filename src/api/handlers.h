@@ -9,8 +9,11 @@
 #include "api/router.h"
 #include "auth/identity_service.h"
 #include "auth/token_service.h"
+#include "common/clock.h"
 #include "common/result.h"
+#include "lifecycle/engine.h"
 #include "store/audit_store.h"
+#include "store/store.h"
 #include "vault/vault_service.h"
 
 namespace certvault::api {
@@ -23,6 +26,14 @@ struct Services {
   std::string dns_suffix;
   // Called after a vault is created or deleted (the server re-issues its TLS certificate).
   std::function<void()> vaults_changed;
+  lifecycle::Engine& engine;
+  store::Store& store;
+  // The signed CRL (DER) of a CA this server runs, by CA id; null if none are published.
+  std::function<Result<std::string>(std::string_view ca)> crl;
+  // The certificate (DER) of a CA this server runs, by CA id; null if none.
+  std::function<Result<std::string>(std::string_view ca)> ca_certificate;
+  // The server's clock when it runs with --test-clock; null otherwise.
+  OffsetClock* test_clock = nullptr;
 };
 
 using HandlerFn = Result<HttpResponse> (*)(Services&, RequestContext&, const HttpRequest&);
@@ -88,6 +99,25 @@ Result<HttpResponse> CreateRoleAssignment(Services&, RequestContext&, const Http
 Result<HttpResponse> DeleteRoleAssignment(Services&, RequestContext&, const HttpRequest&);
 Result<HttpResponse> ListAudit(Services&, RequestContext&, const HttpRequest&);
 Result<HttpResponse> RotateTokenKey(Services&, RequestContext&, const HttpRequest&);
+
+// Issuers, renewal, revocation, jobs, workers, events, test clock, CRLs (lifecycle_handlers.cc)
+Result<HttpResponse> ListIssuers(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetIssuer(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> SetIssuer(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> UpdateIssuer(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> DeleteIssuer(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RenewCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RevokeCertificate(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListJobs(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetJob(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> RetryJob(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> LeaseJob(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> CompleteJob(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> FailJob(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> ListEvents(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> AdvanceClock(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetCrl(Services&, RequestContext&, const HttpRequest&);
+Result<HttpResponse> GetCaCertificate(Services&, RequestContext&, const HttpRequest&);
 
 // Builds the route table.
 Router BuildRouter(Services& services);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct HttpResponse {
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set by a handler that answers later (a long poll): called once with the function that sends
+  // the real response, which may be called from any thread. The other fields are then unused.
+  std::function<void(std::function<void(HttpResponse)>)> defer;
 };
 
 // A Host header value split: "[::1]:8443" gives host "::1" and port ":8443"; without a port,

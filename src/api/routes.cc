@@ -40,6 +40,14 @@ Router BuildRouter(Services& services) {
   add("GET", "/certificates/contacts", "certificates.getcontacts", kData, GetContacts);
   add("PUT", "/certificates/contacts", "certificates.setcontacts", kData, SetContacts);
   add("DELETE", "/certificates/contacts", "certificates.deletecontacts", kData, DeleteContacts);
+  add("POST", "/certificates/{name}/renew", "certificates.renew", kData, RenewCertificate);
+  add("POST", "/certificates/{name}/{version}/revoke", "certificates.revoke", kData,
+      RevokeCertificate);
+  add("GET", "/certificates/issuers", "issuers.list", kData, ListIssuers);
+  add("GET", "/certificates/issuers/{issuer}", "issuers.get", kData, GetIssuer);
+  add("PUT", "/certificates/issuers/{issuer}", "issuers.set", kData, SetIssuer);
+  add("PATCH", "/certificates/issuers/{issuer}", "issuers.update", kData, UpdateIssuer);
+  add("DELETE", "/certificates/issuers/{issuer}", "issuers.delete", kData, DeleteIssuer);
   add("GET", "/deletedcertificates", "deletedcertificates.list", kData, ListDeletedCertificates);
   add("GET", "/deletedcertificates/{name}", "deletedcertificates.get", kData,
       GetDeletedCertificate);
@@ -47,6 +55,14 @@ Router BuildRouter(Services& services) {
       RecoverCertificate);
   add("DELETE", "/deletedcertificates/{name}", "deletedcertificates.purge", kData,
       PurgeCertificate);
+
+  // Renewal jobs and remote workers (certvault extensions)
+  add("GET", "/jobs", "jobs.list", kData, ListJobs);
+  add("GET", "/jobs/{id}", "jobs.get", kData, GetJob);
+  add("POST", "/jobs/{id}/retry", "jobs.retry", kData, RetryJob);
+  add("POST", "/jobs/lease", "jobs.lease", kData, LeaseJob);
+  add("POST", "/jobs/{id}/complete", "jobs.complete", kData, CompleteJob);
+  add("POST", "/jobs/{id}/fail", "jobs.fail", kData, FailJob);
 
   // Secrets
   add("GET", "/secrets", "secrets.list", kData, ListSecrets);
@@ -73,6 +89,8 @@ Router BuildRouter(Services& services) {
   add("GET", "/.well-known/openid-configuration", "token.discovery", kPublic, OpenIdConfiguration);
   add("GET", "/.well-known/jwks.json", "token.jwks", kPublic, Jwks);
   add("GET", "/healthz", "health", kPublic, Health);
+  add("GET", "/pki/{ca}/crl", "pki.crl", kPublic, GetCrl);
+  add("GET", "/pki/{ca}/ca", "pki.ca", kPublic, GetCaCertificate);
 
   // Management
   add("GET", "/management/vaults", "vaults.list", kManage, ListVaults);
@@ -92,6 +110,8 @@ Router BuildRouter(Services& services) {
       DeleteRoleAssignment);
   add("GET", "/management/audit", "audit.list", kManage, ListAudit);
   add("POST", "/management/tokenkeys/rotate", "tokenkeys.rotate", kManage, RotateTokenKey);
+  add("GET", "/management/events", "events.list", kManage, ListEvents);
+  add("POST", "/management/clock", "clock.advance", kManage, AdvanceClock);
   return router;
 }
 

@@ -53,6 +53,19 @@ constexpr OperationRule kRules[] = {
     {"certificates.getcontacts", kVault, kCertMetadata},
     {"certificates.setcontacts", kVault, kCertManage},
     {"certificates.deletecontacts", kVault, kCertManage},
+    {"certificates.renew", kObject, kCertManage},
+    {"certificates.revoke", kObject, kCertManage},
+    {"issuers.list", kVault, kCertMetadata},
+    {"issuers.get", kVault, kCertMetadata},
+    {"issuers.set", kVault, kCertManage},
+    {"issuers.update", kVault, kCertManage},
+    {"issuers.delete", kVault, kCertManage},
+    {"jobs.list", kVault, kCertMetadata},
+    {"jobs.get", kVault, kCertMetadata},
+    {"jobs.retry", kVault, kCertManage},
+    {"jobs.lease", kVault, kCertManage},
+    {"jobs.complete", kVault, kCertManage},
+    {"jobs.fail", kVault, kCertManage},
     {"deletedcertificates.list", kVault, kCertMetadata},
     {"deletedcertificates.get", kObject, kCertMetadata},
     {"deletedcertificates.recover", kObject, kCertManage},
@@ -83,6 +96,8 @@ constexpr OperationRule kRules[] = {
     {"roleassignments.delete", kServer, kAdmin},
     {"audit.list", kServer, kAdmin},
     {"tokenkeys.rotate", kServer, kAdmin},
+    {"events.list", kServer, kAdmin},
+    {"clock.advance", kServer, kAdmin},
 };
 
 // 'c' for operations on a certificate, 's' for those on a secret.

@@ -31,4 +31,17 @@ class FakeClock final : public Clock {
   std::atomic<int64_t> now_;
 };
 
+// The system clock moved by an offset that can be changed at run time: the server's clock when it
+// runs with --test-clock, so that end-to-end tests move time instead of waiting.
+class OffsetClock final : public Clock {
+ public:
+  int64_t NowUnix() const override { return system_.NowUnix() + offset_.load(); }
+  void Advance(int64_t seconds) { offset_.fetch_add(seconds); }
+  int64_t offset() const { return offset_.load(); }
+
+ private:
+  SystemClock system_;
+  std::atomic<int64_t> offset_{0};
+};
+
 }  // namespace certvault

@@ -174,4 +174,12 @@ std::string Pbkdf2Sha256(std::string_view password, std::string_view salt, int i
   return out;
 }
 
+std::string PemEncode(std::string_view label, std::string_view der) {
+  const std::string b64 = Base64Encode(der);
+  std::string pem = "-----BEGIN " + std::string(label) + "-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) pem.append(b64, i, 64).push_back('\n');
+  pem += "-----END " + std::string(label) + "-----\n";
+  return pem;
+}
+
 }  // namespace certvault::crypto

@@ -16,6 +16,8 @@ std::string Base64UrlEncode(std::string_view bytes);  // no padding
 // Accepts base64url (and, leniently, standard base64), with or without padding.
 Result<std::string> Base64UrlDecode(std::string_view text);
 std::string HexEncode(std::string_view bytes);  // lowercase
+// A PEM block: "-----BEGIN {label}-----", base64 of `der` in 64-column lines, "-----END...".
+std::string PemEncode(std::string_view label, std::string_view der);
 
 std::string Sha1(std::string_view data);    // 20 raw bytes
 std::string Sha256(std::string_view data);  // 32 raw bytes

@@ -68,6 +68,9 @@ class Certificate {
   std::vector<std::string> KeyUsage() const;  // Key Vault names
   std::vector<std::string> Ekus() const;      // dotted OIDs
   bool IsCa() const;
+  // The subject key identifier extension's bytes; if the certificate has none, the RFC 5280
+  // 4.2.1.2 method (1) value (SHA-1 over the subjectPublicKey BIT STRING), as issuers name it.
+  std::string KeyIdentifier() const;
   PublicKey PublicKeyOf() const;
   bool MatchesKey(const PrivateKey& key) const;
   // True if `issuer`'s key verifies this certificate's signature and names match.
@@ -109,15 +112,49 @@ struct IssueRequest {
   PublicKey subject_key;
   int64_t not_before = 0;  // Unix seconds
   int64_t not_after = 0;
+  // Where relying parties fetch the issuer's CRL: one CRL distribution point whose full name
+  // lists these URLs (alternative locations of the same CRL). No extension if empty.
+  std::vector<std::string> crl_urls = {};
+  // Where they fetch the issuer's certificate: authority information access, caIssuers. No
+  // extension if empty.
+  std::vector<std::string> ca_issuers_urls = {};
 };
 
 // Issues a certificate signed with `signer` (SHA-256 for RSA, ECDSA with a digest matching the
 // curve). `issuer` names the issuing certificate; nullopt makes the certificate self-signed (then
 // `signer` must be the subject's key). Adds a random 128-bit serial, SKI, AKI and basic
-// constraints (critical), key usage (critical) and EKUs as given.
+// constraints (critical), key usage (critical), EKUs, CRL distribution points and authority
+// information access as given. Fails with BadParameter for a URL that is not an absolute URI.
 Result<Certificate> IssueCertificate(const IssueRequest& request,
                                      const std::optional<Certificate>& issuer,
                                      const PrivateKey& signer);
+
+// --- Certificate revocation lists ---
+
+// One revoked certificate.
+struct RevokedEntry {
+  std::string serial_hex;  // as Certificate::SerialHex (either case)
+  int64_t revoked_at = 0;  // Unix seconds
+  // An RFC 5280 reason name (see CanonicalCrlReason); "" or "unspecified" leaves the entry
+  // without a reason code, as RFC 5280 5.3.1 asks.
+  std::string reason;
+};
+
+// The RFC 5280 spelling of a CRL reason name, matched case-insensitively: unspecified,
+// keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation,
+// certificateHold, removeFromCRL, privilegeWithdrawn, aACompromise. Fails with BadParameter
+// listing them.
+Result<std::string> CanonicalCrlReason(std::string_view name);
+
+// A signed X.509 v2 CRL (DER) of `issuer`, signed with `signer` (the issuer's key; digest as for
+// certificates), with an authority key identifier, the CRL number and, per entry, its serial,
+// revocation date and reason code. Entries are sorted by serial. Fails with BadParameter if
+// `signer` does not match `issuer`, `issuer` is not a CA allowed to sign CRLs (a key usage
+// extension without cRLSign), a serial is not hex, a reason is unknown, next_update is not after
+// this_update or crl_number is negative.
+Result<std::string> BuildCrl(const Certificate& issuer, const PrivateKey& signer,
+                             const std::vector<RevokedEntry>& revoked, int64_t this_update,
+                             int64_t next_update, int64_t crl_number);
 
 // --- Containers ---
 

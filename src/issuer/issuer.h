@@ -84,6 +84,10 @@ struct ProviderContext {
   std::string ca_bundle_path;
   // Where providers keep files of their own (the ACME http-01 tokens live in memory, not here).
   std::string data_dir;
+  // The command provider runs only executables inside this directory: whoever may configure
+  // issuers through the API must not be able to run any program on the server. Empty: any
+  // absolute path (unit tests).
+  std::string commands_dir;
 };
 
 // A factory for one provider.

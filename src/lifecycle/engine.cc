@@ -293,7 +293,7 @@ void Engine::HandleFailure(model::Job job, const Error& error) {
     }
     const std::string details = "Attempt " + std::to_string(job.attempts.size()) +
                                 " failed: " + error.message() + " Next attempt at " +
-                                FormatRfc3339Millis(now + delay) + ".";
+                                FormatRfc3339Millis((now + delay) * 1000) + ".";
     auto saved = vault_.RecordJobProgress(job, details);
     if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
     return;
@@ -304,6 +304,33 @@ void Engine::HandleFailure(model::Job job, const Error& error) {
             " failed: " + error.message());
   auto saved = vault_.FailJobOperation(job, error);
   if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
+}
+
+Status Engine::Revoke(std::string_view vault, std::string_view name, std::string_view version,
+                      std::string_view reason) {
+  CV_ASSIGN_OR_RETURN(vault::CertificateView view, vault_.GetCertificate(vault, name, version));
+  if (view.version.version.empty()) {
+    return Fail(Error::NotFound("CertificateNotFound",
+                                "certificate " + std::string(name) + " has no version to revoke"));
+  }
+  const std::string& issuer_name = view.cert.policy.issuer.name;
+  auto record = vault_.GetIssuer(vault, issuer_name);
+  if (!record) {
+    return Fail(Error::BadParameter("certificate " + view.cert.name + " is issued by " +
+                                    issuer_name + ", which certvault cannot revoke"));
+  }
+  const issuer::Provider* provider = issuers_.Find(record->provider);
+  if (!provider) {
+    return Fail(Error::BadParameter("issuer " + record->name + " has an unknown provider"));
+  }
+  CV_ASSIGN_OR_RETURN(std::string password, vault_.IssuerPassword(*record));
+  CV_ASSIGN_OR_RETURN(auto built, provider->Build(*record, password));
+  auto* revoker = dynamic_cast<issuer::Revoker*>(built.get());
+  if (!revoker) {
+    return Fail(Error::BadParameter("issuer " + record->name + " (provider " + record->provider +
+                                    ") cannot revoke through certvault; revoke at the CA"));
+  }
+  return revoker->Revoke(view.version, reason);
 }
 
 // --- Remote workers ---

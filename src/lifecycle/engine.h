@@ -73,6 +73,11 @@ class Engine {
   // until nothing is left to do now (at most `max_steps` job steps).
   Status RunUntilIdle(int max_steps = 100000);
 
+  // Revokes a version through the issuer the certificate's policy names, if that issuer can
+  // revoke (the built-in CA); BadParameter otherwise.
+  Status Revoke(std::string_view vault, std::string_view name, std::string_view version,
+                std::string_view reason);
+
   // --- Remote workers ---
   // Leases the oldest waiting job of `issuer` in `vault` to `worker`, or returns nullopt.
   Result<std::optional<WorkerJob>> LeaseForWorker(std::string_view vault, std::string_view issuer,

@@ -20,6 +20,10 @@
 #include "auth/token_service.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "issuer/acme/http01.h"
+#include "issuer/builtin.h"
+#include "issuer/internal_ca/internal_ca.h"
+#include "lifecycle/engine.h"
 #include "model/codec.h"
 #include "server/bootstrap.h"
 #include "store/audit_store.h"
@@ -44,6 +48,13 @@ struct ServerOptions {
   std::string token_clock_skew = "PT30S";
   std::string token_key_rotation = "P30D";
   std::string tls_cert_validity = "P90D";
+  int job_threads = 4;
+  std::string job_lease = "PT2M";
+  std::string retry_initial = "PT30S";
+  std::string retry_max = "PT1H";
+  std::string acme_http_listen;
+  std::string issuer_commands_dir;  // empty: DATA_DIR/commands
+  bool test_clock = false;
 };
 
 // An ISO 8601 duration option in seconds; BadParameter naming the option. `allow_zero` for
@@ -145,7 +156,25 @@ int Run(const ServerOptions& options) {
   if (!durations) return fail(durations.error());
   const auto [audit_retention, token_lifetime, token_skew, key_rotation, tls_validity] = *durations;
 
+  auto lifecycle_durations = [&]() -> Result<std::array<int64_t, 3>> {
+    CV_ASSIGN_OR_RETURN(int64_t lease, DurationOption(options.job_lease, "--job-lease", false));
+    CV_ASSIGN_OR_RETURN(int64_t initial,
+                        DurationOption(options.retry_initial, "--retry-initial", false));
+    CV_ASSIGN_OR_RETURN(int64_t max, DurationOption(options.retry_max, "--retry-max", false));
+    if (max < initial) {
+      return Fail(Error::BadParameter("--retry-max must not be shorter than --retry-initial"));
+    }
+    return std::array<int64_t, 3>{lease, initial, max};
+  }();
+  if (!lifecycle_durations) return fail(lifecycle_durations.error());
+  const auto [job_lease, retry_initial, retry_max] = *lifecycle_durations;
+
+  // Wall-clock time for tokens, TLS and the audit trail; the vault and the lifecycle read
+  // `clock`, which --test-clock lets an administrator move forward (POST /management/clock).
   SystemClock clock;
+  OffsetClock lifecycle_clock;
+  const Clock& vault_clock = options.test_clock ? static_cast<const Clock&>(lifecycle_clock)
+                                                : static_cast<const Clock&>(clock);
   BootstrapOptions boot{options.data_dir, options.dns_suffix, listen->second, tls_validity};
   auto state = OpenDataDir(boot, clock);
   if (!state) return fail(state.error());
@@ -164,7 +193,7 @@ int Run(const ServerOptions& options) {
   token_options.key_rotation_seconds = key_rotation;
   auto tokens = auth::TokenService::Open(*state->store, *state->kek, clock, token_options);
   if (!tokens) return fail(tokens.error());
-  vault::VaultService vault(*state->store, *state->kek, clock);
+  vault::VaultService vault(*state->store, *state->kek, vault_clock);
   auth::Authorizer authorizer(*state->store);
   if (auto loaded = authorizer.Invalidate(); !loaded) return fail(loaded.error());
   auth::IdentityService identities(*state->store, authorizer, clock);
@@ -212,8 +241,62 @@ int Run(const ServerOptions& options) {
   api_options.max_body_bytes = options.max_body_bytes;
   api_options.rate_limit = options.rate_limit;
   api_options.rate_burst = options.rate_burst;
-  api::Services services{vault,         **tokens,           identities,
-                         **audit_store, options.dns_suffix, refresh_tls};
+  // Issuers and the lifecycle engine.
+  issuer::acme::Http01Responder http01;
+  if (!options.acme_http_listen.empty()) {
+    auto bound = http01.Start(options.acme_http_listen);
+    if (!bound) return fail(bound.error().WithContext("--acme-http-listen"));
+    log::Info("ACME http-01 challenges answered on port " + std::to_string(*bound));
+  }
+  issuer::ProviderContext provider_context;
+  provider_context.clock = &vault_clock;
+  provider_context.store = state->store.get();
+  provider_context.kek = state->kek.get();
+  provider_context.ca_bundle_path = state->ca_path;
+  provider_context.data_dir = options.data_dir;
+  provider_context.commands_dir =
+      options.issuer_commands_dir.empty()
+          ? (std::filesystem::absolute(options.data_dir) / "commands").string()
+          : std::filesystem::absolute(options.issuer_commands_dir).string();
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(provider_context.commands_dir, ec);
+  }
+  // CRL locations must not depend on the port a test picked: fixed once the port is known.
+  issuer::Registry issuers;
+  lifecycle::EngineOptions engine_options;
+  engine_options.threads = options.job_threads;
+  engine_options.lease_seconds = job_lease;
+  engine_options.retry = {retry_initial, retry_max};
+  lifecycle::Engine engine(vault, *state->store, issuers, vault_clock, engine_options);
+  vault.Configure(
+      [&issuers](const model::Issuer& issuer) -> Status {
+        const issuer::Provider* provider = issuers.Find(issuer.provider);
+        if (!provider) {
+          std::string names;
+          for (const auto& n : issuers.Names()) names += (names.empty() ? "" : ", ") + n;
+          return Fail(Error::BadParameter("unknown issuer provider '" + issuer.provider +
+                                          "'; known: " + names));
+        }
+        return provider->Validate(issuer);
+      },
+      [&engine] { engine.Wake(); });
+
+  api::Services services{vault,
+                         **tokens,
+                         identities,
+                         **audit_store,
+                         options.dns_suffix,
+                         refresh_tls,
+                         engine,
+                         *state->store,
+                         [&provider_context](std::string_view ca) {
+                           return issuer::internal_ca::CrlFor(provider_context, ca);
+                         },
+                         [&provider_context](std::string_view ca) {
+                           return issuer::internal_ca::CaCertificateFor(provider_context, ca);
+                         },
+                         options.test_clock ? &lifecycle_clock : nullptr};
   api::Api api(services, authorizer, audit, api_options);
   auto started = api::HttpsServer::Start(api, https);
   if (!started) return fail(started.error());
@@ -224,6 +307,10 @@ int Run(const ServerOptions& options) {
     server->Stop();
     return fail(ok.error());
   }
+  provider_context.public_base_url =
+      "https://" + options.dns_suffix + ":" + std::to_string(server->port());
+  issuer::RegisterBuiltinIssuers(issuers, provider_context, &http01);
+  engine.Start();
   if (auto ok = authorizer.Invalidate(); !ok) log::Error(ok.error().message());
   const std::string url = "https://" + options.dns_suffix + ":" + std::to_string(server->port());
   std::cout << "certvault server ready: url=" << url << " ca=" << state->ca_path
@@ -266,6 +353,8 @@ int Run(const ServerOptions& options) {
   log::Info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
             ", shutting down");
   server->Stop();
+  engine.Stop();
+  http01.Stop();
   audit.Stop();
   return 0;
 }
@@ -336,6 +425,38 @@ void AddServerCommand(CLI::App& app, int& exit_code) {
                   "remains and loaded without a restart (ISO 8601 duration)")
       ->envname("CERTVAULT_TLS_CERT_VALIDITY")
       ->capture_default_str();
+  cmd->add_option("--job-threads", options->job_threads,
+                  "Renewal jobs worked on at once (issuers may wait on the network)")
+      ->envname("CERTVAULT_JOB_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--job-lease", options->job_lease,
+                  "How long one attempt of a job may take; a job held by a process that died\n"
+                  "is taken up again after this (ISO 8601 duration)")
+      ->envname("CERTVAULT_JOB_LEASE")
+      ->capture_default_str();
+  cmd->add_option("--retry-initial", options->retry_initial,
+                  "First delay before retrying a failed issuance; it doubles each time, with\n"
+                  "jitter (ISO 8601 duration)")
+      ->envname("CERTVAULT_RETRY_INITIAL")
+      ->capture_default_str();
+  cmd->add_option("--retry-max", options->retry_max,
+                  "Longest delay between retries (ISO 8601 duration)")
+      ->envname("CERTVAULT_RETRY_MAX")
+      ->capture_default_str();
+  cmd->add_option("--acme-http-listen", options->acme_http_listen,
+                  "Plain-HTTP address answering ACME http-01 challenges, e.g. :80 (off when\n"
+                  "empty)")
+      ->envname("CERTVAULT_ACME_HTTP_LISTEN");
+  cmd->add_option("--issuer-commands-dir", options->issuer_commands_dir,
+                  "Directory holding the executables `command` issuers may run (default:\n"
+                  "DATA_DIR/commands); configuring an issuer through the API cannot run anything\n"
+                  "outside it")
+      ->envname("CERTVAULT_ISSUER_COMMANDS_DIR");
+  cmd->add_flag("--test-clock", options->test_clock,
+                "For tests: an administrator may move the server's lifecycle clock forward\n"
+                "(POST /management/clock) to trigger lifetime actions without waiting")
+      ->envname("CERTVAULT_TEST_CLOCK");
   auto config = std::make_shared<std::string>();
   cmd->add_option(
          "--config", *config,
