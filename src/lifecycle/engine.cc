@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "common/time_text.h"
+#include "issuer/worker/worker.h"
 #include "model/codec.h"
 
 namespace certvault::lifecycle {
@@ -338,6 +339,8 @@ Status Engine::Revoke(std::string_view vault, std::string_view name, std::string
 Result<std::optional<WorkerJob>> Engine::LeaseForWorker(std::string_view vault,
                                                         std::string_view issuer,
                                                         std::string_view worker) {
+  CV_ASSIGN_OR_RETURN(model::Issuer record, vault_.GetIssuer(vault, issuer));
+  CV_ASSIGN_OR_RETURN(const int64_t lease, issuer::worker::LeaseSeconds(record));
   const int64_t now = clock_.NowUnix();
   model::Job job;
   {
@@ -351,7 +354,7 @@ Result<std::optional<WorkerJob>> Engine::LeaseForWorker(std::string_view vault,
           "worker " + job.lease_owner.substr(7) + " did not finish before its lease expired");
     }
     job.lease_owner = "worker:" + std::string(worker);
-    job.lease_expires = now + options_.worker_lease_seconds;
+    job.lease_expires = now + lease;
     job.updated = now;
     StartAttempt(job, now);
     job.attempts.back().outcome = "leased by " + std::string(worker);

@@ -40,7 +40,6 @@ namespace certvault::lifecycle {
 struct EngineOptions {
   int threads = 4;              // jobs in progress at once (issuers may block on the network)
   int64_t lease_seconds = 120;  // a job's lease; an attempt must finish within it
-  int64_t worker_lease_seconds = 300;  // a remote worker's lease on a job
   RetryPolicy retry;
   int64_t tick_ms = 1000;         // how often due certificates and runnable jobs are looked for
   std::string owner = "engine";   // lease owner prefix of this process

@@ -7,6 +7,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/x509.h"
+#include "issuer/worker/worker.h"
 
 namespace certvault::lifecycle {
 namespace {
@@ -315,7 +316,7 @@ TEST_F(EngineTest, RemoteWorkerLeasesCompletesAndALostLeaseGoesToAnother) {
   auto first = engine_.LeaseForWorker("default", "w", "one");
   ASSERT_TRUE(first && *first);
   EXPECT_FALSE(engine_.LeaseForWorker("default", "w", "two")->has_value());  // leased
-  clock_.Advance(options_.worker_lease_seconds + 1);                         // "one" died
+  clock_.Advance(issuer::worker::kDefaultLeaseSeconds + 1);                         // "one" died
   auto second = engine_.LeaseForWorker("default", "w", "two");
   ASSERT_TRUE(second && *second);
   EXPECT_EQ((*second)->job.id, (*first)->job.id);
