@@ -8,7 +8,7 @@ set -euo pipefail
 mkdir -p "$(dirname "$1")"
 out="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 committed=$2
-targets=(fuzz_pem fuzz_der fuzz_pkcs12 fuzz_csr fuzz_json fuzz_jwt fuzz_scope)
+targets=(fuzz_pem fuzz_der fuzz_pkcs12 fuzz_csr fuzz_json fuzz_jwt fuzz_scope fuzz_issuer_settings)
 
 staging="$out.tmp"
 rm -rf "$staging"

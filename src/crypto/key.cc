@@ -300,4 +300,9 @@ Result<EcPoint> EcPublicPoint(const PublicKey& key) {
   return point;
 }
 
+bool SameKeyKind(const KeySpec& a, const KeySpec& b) {
+  if (a.kind != b.kind) return false;
+  return a.kind == KeyKind::kRsa ? a.rsa_bits == b.rsa_bits : a.curve == b.curve;
+}
+
 }  // namespace certvault::crypto

@@ -25,6 +25,10 @@ struct KeySpec {
 // Fails with BadParameter for sizes or curves outside the supported set.
 Status ValidateKeySpec(const KeySpec& spec);
 
+// Whether two specs describe the same kind of key: the same kind and, for RSA, the same size, for
+// EC the same curve (the field of the other kind is ignored).
+bool SameKeyKind(const KeySpec& a, const KeySpec& b);
+
 class PublicKey {
  public:
   // SubjectPublicKeyInfo, DER.

@@ -6,35 +6,22 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "common/time_text.h"
+#include "crypto/encoding.h"
 #include "issuer/worker/worker.h"
 #include "model/codec.h"
+#include "model/jobs.h"
 
 namespace certvault::lifecycle {
 
+using model::EndAttempt;
+using model::StartAttempt;
+
 namespace {
 
-constexpr size_t kMaxAttemptsKept = 20;
 constexpr int kMaxStepsPerJob = 8;  // steps one lease may take before the job is re-queued
 
 bool Finished(const model::Job& job) {
   return job.status == "succeeded" || job.status == "failed" || job.status == "cancelled";
-}
-
-void EndAttempt(model::Job& job, int64_t now, std::string outcome, std::string error) {
-  if (job.attempts.empty() || job.attempts.back().finished != 0) {
-    job.attempts.push_back({now, 0, "", ""});
-  }
-  job.attempts.back().finished = now;
-  job.attempts.back().outcome = std::move(outcome);
-  job.attempts.back().error = std::move(error);
-}
-
-void StartAttempt(model::Job& job, int64_t now) {
-  job.attempts.push_back({now, 0, "running", ""});
-  if (job.attempts.size() > kMaxAttemptsKept) {
-    job.attempts.erase(job.attempts.begin(),
-                       job.attempts.end() - static_cast<std::ptrdiff_t>(kMaxAttemptsKept));
-  }
 }
 
 int ConsecutiveFailures(const model::Job& job) {
@@ -152,7 +139,8 @@ Result<std::optional<model::Job>> Engine::Claim(const std::string& owner) {
     EndAttempt(job, now, "retry", "the attempt was interrupted (lease expired)");
   }
   job.status = "running";
-  job.lease_owner = owner;
+  // Unique per claim: an attempt that outlives its lease is refused once another takes over.
+  job.lease_owner = owner + "/" + crypto::NewId().substr(0, 12);
   job.lease_expires = now + options_.lease_seconds;
   job.updated = now;
   StartAttempt(job, now);
@@ -162,55 +150,53 @@ Result<std::optional<model::Job>> Engine::Claim(const std::string& owner) {
 }
 
 void Engine::RunJob(model::Job job) {
+  const std::string lease = job.lease_owner;
   // 1. The pending operation: created now, or the one an earlier attempt created.
-  auto op = vault_.StartJobOperation(job);
+  auto op = vault_.StartJobOperation(job, lease);
   if (!op) {
     const Error& e = op.error();
     if (e.kind() == ErrorKind::kNotFound) {
       job.status = "cancelled";
       EndAttempt(job, clock_.NowUnix(), "cancelled", e.message());
       job.last_error = e.message();
-      job.lease_owner.clear();
-      job.lease_expires = 0;
-      (void)vault_.RecordJobProgress(job, "");
+      (void)vault_.RecordJobProgress(job, lease, "");
       return;
     }
-    // Another operation in flight (a manual create or merge): wait for it to settle.
+    // Another operation in flight (a manual create or merge): wait for it to settle. (Or this
+    // attempt lost its lease: then the write below is refused too, and the new holder goes on.)
     if (e.kind() == ErrorKind::kConflict) {
-      return HandleFailure(std::move(job), Error::Unavailable(e.message()));
+      return HandleFailure(std::move(job), lease, Error::Unavailable(e.message()));
     }
-    return HandleFailure(std::move(job), e);
+    return HandleFailure(std::move(job), lease, e);
   }
   if (op->status == "completed") return;  // Self: issued, and the job recorded as succeeded
   job.request_id = op->request_id;
 
   // 2. The issuer.
   auto enrollment = Enroll(job, *op);
-  if (!enrollment) return HandleFailure(std::move(job), enrollment.error());
+  if (!enrollment) return HandleFailure(std::move(job), lease, enrollment.error());
   const int64_t now = clock_.NowUnix();
-  job.lease_owner.clear();
-  job.lease_expires = 0;
   if (!enrollment->chain.empty()) {
     model::Job done = job;
     done.status = "succeeded";
     done.last_error.clear();
     done.state.clear();
     EndAttempt(done, now, "succeeded", "");
-    auto merged = vault_.CompleteJobOperation(done, enrollment->chain);
+    auto merged = vault_.CompleteJobOperation(done, lease, enrollment->chain);
     if (merged) return;
-    if (merged.error().kind() == ErrorKind::kConflict) {  // cancelled or settled meanwhile
-      job.status = "cancelled";
-      EndAttempt(job, now, "cancelled", merged.error().message());
-      (void)vault_.RecordJobProgress(job, "");
+    if (merged.error().kind() == ErrorKind::kConflict) {
+      // Cancelled by the user, or this attempt lost its lease: whoever holds the job now
+      // decides; nothing is written here.
+      log::Info("lifecycle: job " + job.id + ": " + merged.error().message());
       return;
     }
-    return HandleFailure(std::move(job), merged.error());
+    return HandleFailure(std::move(job), lease, merged.error());
   }
   if (enrollment->external) {
     job.status = "waiting";
     EndAttempt(job, now, "waiting", "");
     auto saved = vault_.RecordJobProgress(
-        job, "Waiting for a worker of issuer " + job.issuer + " to take the request.");
+        job, lease, "Waiting for a worker of issuer " + job.issuer + " to take the request.");
     if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
     waiters_cv_.notify_all();
     return;
@@ -218,7 +204,7 @@ void Engine::RunJob(model::Job job) {
   job.status = "queued";
   job.not_before = std::max(now + 1, enrollment->check_after);
   EndAttempt(job, now, "in progress", "");
-  auto saved = vault_.RecordJobProgress(job, "The issuer is processing the request.");
+  auto saved = vault_.RecordJobProgress(job, lease, "The issuer is processing the request.");
   if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
 }
 
@@ -277,10 +263,8 @@ int64_t Engine::RetryDelay(const model::Job& job) {
   return options_.retry.Delay(ConsecutiveFailures(job) + 1, rng_);
 }
 
-void Engine::HandleFailure(model::Job job, const Error& error) {
+void Engine::HandleFailure(model::Job job, std::string_view lease, const Error& error) {
   const int64_t now = clock_.NowUnix();
-  job.lease_owner.clear();
-  job.lease_expires = 0;
   job.last_error = error.message();
   const bool worker_job = job.status == "waiting";
   if (error.retryable() && (job.deadline == 0 || now < job.deadline)) {
@@ -295,7 +279,7 @@ void Engine::HandleFailure(model::Job job, const Error& error) {
     const std::string details = "Attempt " + std::to_string(job.attempts.size()) +
                                 " failed: " + error.message() + " Next attempt at " +
                                 FormatRfc3339Millis((now + delay) * 1000) + ".";
-    auto saved = vault_.RecordJobProgress(job, details);
+    auto saved = vault_.RecordJobProgress(job, lease, details);
     if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
     return;
   }
@@ -303,7 +287,7 @@ void Engine::HandleFailure(model::Job job, const Error& error) {
   EndAttempt(job, now, "failed", error.message());
   log::Info("lifecycle: job " + job.id + " for certificate " + job.vault + "/" + job.name +
             " failed: " + error.message());
-  auto saved = vault_.FailJobOperation(job, error);
+  auto saved = vault_.FailJobOperation(job, lease, error);
   if (!saved) log::Warn("lifecycle: job " + job.id + ": " + saved.error().message());
 }
 
@@ -438,17 +422,16 @@ Result<model::Job> Engine::CompleteFromWorker(std::string_view vault, std::strin
   model::Job done = job;
   done.status = "succeeded";
   done.last_error.clear();
-  done.lease_owner.clear();
-  done.lease_expires = 0;
   EndAttempt(done, now, "succeeded", "");
-  auto merged = vault_.CompleteJobOperation(done, chain);
+  const std::string lease = job.lease_owner;
+  auto merged = vault_.CompleteJobOperation(done, lease, chain);
   if (!merged) {
     // A chain that does not fit the key is the worker's error: the job stays for another try.
-    job.lease_owner.clear();
-    job.lease_expires = 0;
-    job.last_error = merged.error().message();
-    EndAttempt(job, now, "retry", merged.error().message());
-    (void)vault_.RecordJobProgress(job, "");
+    if (merged.error().kind() != ErrorKind::kConflict) {
+      job.last_error = merged.error().message();
+      EndAttempt(job, now, "retry", merged.error().message());
+      (void)vault_.RecordJobProgress(job, lease, "");
+    }
     return Fail(merged.error());
   }
   return done;
@@ -459,9 +442,10 @@ Result<model::Job> Engine::FailFromWorker(std::string_view vault, std::string_vi
                                           bool retryable) {
   CV_ASSIGN_OR_RETURN(model::Job job, WorkerJobFor(vault, job_id, worker));
   const std::string reason = "worker " + std::string(worker) + ": " + std::string(message);
-  HandleFailure(job, retryable
-                         ? Error::Unavailable(reason)
-                         : Error(ErrorKind::kBadRequest, "CertificateRequestRefused", reason));
+  const std::string lease = job.lease_owner;
+  HandleFailure(job, lease,
+                retryable ? Error::Unavailable(reason)
+                          : Error(ErrorKind::kBadRequest, "CertificateRequestRefused", reason));
   return vault_.GetJob(vault, job_id);
 }
 

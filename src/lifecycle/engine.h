@@ -109,7 +109,8 @@ class Engine {
   // Takes the leased job one step; never fails (failures are recorded on the job).
   void RunJob(model::Job job);
   Result<issuer::Enrollment> Enroll(model::Job& job, const model::PendingOperation& op);
-  void HandleFailure(model::Job job, const Error& error);
+  // Records a failed attempt (retry later, or fail for good) if `lease` still holds the job.
+  void HandleFailure(model::Job job, std::string_view lease, const Error& error);
   Status SaveState(model::Job& job, const std::string& state);
   int64_t RetryDelay(const model::Job& job);
   Result<model::Job> WorkerJobFor(std::string_view vault, std::string_view job_id,

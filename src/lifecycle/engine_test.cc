@@ -316,7 +316,7 @@ TEST_F(EngineTest, RemoteWorkerLeasesCompletesAndALostLeaseGoesToAnother) {
   auto first = engine_.LeaseForWorker("default", "w", "one");
   ASSERT_TRUE(first && *first);
   EXPECT_FALSE(engine_.LeaseForWorker("default", "w", "two")->has_value());  // leased
-  clock_.Advance(issuer::worker::kDefaultLeaseSeconds + 1);                         // "one" died
+  clock_.Advance(issuer::worker::kDefaultLeaseSeconds + 1);                  // "one" died
   auto second = engine_.LeaseForWorker("default", "w", "two");
   ASSERT_TRUE(second && *second);
   EXPECT_EQ((*second)->job.id, (*first)->job.id);
@@ -351,6 +351,68 @@ TEST_F(EngineTest, ThreadsRunQueuedJobs) {
   }
   EXPECT_EQ(vault_.GetPending("default", "svc")->status, "completed");
   engine_.Stop();
+}
+
+}  // namespace
+}  // namespace certvault::lifecycle
+
+namespace certvault::lifecycle {
+namespace {
+
+TEST_F(EngineTest, AnAttemptThatOutlivesItsLeaseCannotActAfterAnotherTookOver) {
+  // The first attempt stalls past its lease; meanwhile another runner takes the job over and
+  // finishes it. The stale attempt's result is then refused: one version, one success.
+  Then([&](const issuer::EnrollRequest& r) -> Result<issuer::Enrollment> {
+    clock_.Advance(options_.lease_seconds + 1);
+    if (!engine_.RunUntilIdle()) return Fail(Error::Internal("inner run failed"));
+    auto csr = crypto::ParseCsr(r.csr_der);
+    CV_ASSIGN_OR_RETURN(
+        auto leaf, crypto::IssueCertificate({csr->spec, csr->public_key, r.not_before, r.not_after},
+                                            ca_, *ca_key_));
+    return issuer::Enrollment{{leaf.ToDer(), ca_->ToDer()}, 0, false};
+  });
+  ASSERT_TRUE(vault_.CreateCertificate("default", "svc", Policy("ca", {}), {}, {}));
+  ASSERT_TRUE(engine_.RunUntilIdle());
+  EXPECT_EQ(Versions("svc"), 1u);
+  model::Job job = Jobs()[0];
+  EXPECT_EQ(job.status, "succeeded");
+  ASSERT_EQ(job.attempts.size(), 2u);
+  EXPECT_EQ(job.attempts[0].outcome, "retry");  // interrupted: its lease expired
+  EXPECT_EQ(job.attempts[1].outcome, "succeeded");
+  EXPECT_EQ(script_.calls, 2);
+}
+
+TEST_F(EngineTest, SelfRenewalClosesItsAttempt) {
+  ASSERT_TRUE(vault_.CreateCertificate("default", "app", Policy("Self", {}), {}, {}));
+  ASSERT_TRUE(vault_.RenewCertificate("default", "app", ""));
+  ASSERT_TRUE(engine_.RunUntilIdle());
+  model::Job job = Jobs()[0];
+  EXPECT_EQ(job.status, "succeeded");
+  ASSERT_EQ(job.attempts.size(), 1u);
+  EXPECT_EQ(job.attempts[0].outcome, "succeeded");
+  EXPECT_NE(job.attempts[0].finished, 0);
+  EXPECT_TRUE(job.lease_owner.empty());
+  EXPECT_EQ(Versions("app"), 2u);
+}
+
+TEST_F(EngineTest, ReuseKeyKeepsTheKeyAcrossRenewals) {
+  vault::PolicyFn policy = [](model::CertificatePolicy& p) {
+    p.key.kty = "EC";
+    p.key.curve = "P-256";
+    p.key.reuse_key = true;
+    p.x509.subject = "CN=app";
+    p.issuer.name = "ca";
+    return Ok();
+  };
+  ASSERT_TRUE(vault_.CreateCertificate("default", "app", policy, {}, {}));
+  ASSERT_TRUE(engine_.RunUntilIdle());
+  auto first = *vault_.GetCertificate("default", "app", "");
+  ASSERT_TRUE(vault_.RenewCertificate("default", "app", ""));
+  ASSERT_TRUE(engine_.RunUntilIdle());
+  auto second = *vault_.GetCertificate("default", "app", "");
+  ASSERT_NE(first.version.version, second.version.version);
+  EXPECT_EQ(crypto::Certificate::FromDer(first.version.cer)->PublicKeyOf().ToDer(),
+            crypto::Certificate::FromDer(second.version.cer)->PublicKeyOf().ToDer());
 }
 
 }  // namespace

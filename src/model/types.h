@@ -203,21 +203,21 @@ struct JobAttempt {
 // A durable unit of issuance work: obtain a new version of a certificate from its issuer. It
 // survives restarts; a worker thread leases it, and a lease that runs out frees it for another.
 struct Job {
-  std::string id;    // 32 hex, stable
-  std::string key;   // de-duplication key (unique when not empty), e.g. one renewal per version
+  std::string id;   // 32 hex, stable
+  std::string key;  // de-duplication key (unique when not empty), e.g. one renewal per version
   std::string vault;
-  std::string name;              // the certificate
-  std::string trigger;           // AutoRenew, manual, create
-  std::string source_version;    // the version being renewed; empty for a new certificate
-  std::string validity;          // ISO 8601 duration overriding the policy's validity, or empty
-  std::string request_id;        // the pending operation this job drives; empty until created
-  std::string issuer;            // the issuer's name
-  std::string status = "queued"; // queued, running, waiting, succeeded, failed, cancelled
-  int64_t not_before = 0;        // the next attempt starts no earlier (Unix seconds)
-  int64_t deadline = 0;          // retry until then (the renewed version's expiry); 0: no limit
-  std::string lease_owner;       // who holds it (engine thread or remote worker)
+  std::string name;               // the certificate
+  std::string trigger;            // AutoRenew, manual, create
+  std::string source_version;     // the version being renewed; empty for a new certificate
+  std::string validity;           // ISO 8601 duration overriding the policy's validity, or empty
+  std::string request_id;         // the pending operation this job drives; empty until created
+  std::string issuer;             // the issuer's name
+  std::string status = "queued";  // queued, running, waiting, succeeded, failed, cancelled
+  int64_t not_before = 0;         // the next attempt starts no earlier (Unix seconds)
+  int64_t deadline = 0;           // retry until then (the renewed version's expiry); 0: no limit
+  std::string lease_owner;        // who holds it (engine thread or remote worker)
   int64_t lease_expires = 0;
-  std::string state;             // the provider's saved progress (opaque)
+  std::string state;  // the provider's saved progress (opaque)
   std::string last_error;
   std::vector<JobAttempt> attempts;  // the most recent ones, oldest first
   int64_t created = 0;
@@ -236,7 +236,7 @@ struct Event {
   std::string version;
   std::optional<int64_t> nbf;
   std::optional<int64_t> exp;
-  std::string key;           // de-duplication key (unique when not empty)
+  std::string key;            // de-duplication key (unique when not empty)
   std::string detail = "{}";  // JSON object: what else the event carries (action, error...)
   int64_t time = 0;
 };

@@ -116,11 +116,7 @@ Result<VaultService::Prepared> VaultService::PrepareIssuance(
     CV_ASSIGN_OR_RETURN(std::string der,
                         kek_.Open(current->wrapped_key, CertKeyAad(vault, name, current->version)));
     CV_ASSIGN_OR_RETURN(auto reused, crypto::PrivateKey::FromDer(der));
-    const crypto::KeySpec reused_spec = reused.Spec();
-    if (reused_spec.kind == key_spec.kind && reused_spec.rsa_bits == key_spec.rsa_bits &&
-        reused_spec.curve == key_spec.curve) {
-      key = std::move(reused);
-    }
+    if (crypto::SameKeyKind(reused.Spec(), key_spec)) key = std::move(reused);
   }
   if (!key) {
     CV_ASSIGN_OR_RETURN(auto generated, crypto::PrivateKey::Generate(key_spec));

@@ -2,6 +2,7 @@
 
 #include "common/text.h"
 #include "crypto/encoding.h"
+#include "model/jobs.h"
 #include "model/lifetime.h"
 
 namespace certvault::vault::internal {
@@ -119,9 +120,7 @@ Status EndJob(store::Transaction& txn, std::string_view id, std::string_view sta
   }
   job->status = std::string(status);
   job->last_error = status == "succeeded" ? "" : std::string(reason);
-  job->lease_owner.clear();
-  job->lease_expires = 0;
-  job->attempts.push_back({now, now, std::string(status), std::string(reason)});
+  model::EndAttempt(*job, now, std::string(status), std::string(reason));
   job->updated = now;
   return txn.PutJob(*job);
 }

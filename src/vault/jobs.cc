@@ -1,6 +1,8 @@
 // Renewal jobs of VaultService: queueing renewals, and the steps the lifecycle engine takes, each
 // writing the job in the same transaction as the pending operation it drives.
 
+#include "model/jobs.h"
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/encoding.h"
@@ -37,6 +39,16 @@ Result<std::optional<model::PendingOperation>> JobOperation(store::Transaction& 
   CV_ASSIGN_OR_RETURN(auto op, txn.GetPendingOperation(job.vault, job.name));
   if (!op || op->request_id != job.request_id) return std::optional<model::PendingOperation>();
   return op;
+}
+
+// Fails with Conflict unless the stored job is unfinished and still held by `lease`.
+Status RequireLease(store::Transaction& txn, const model::Job& job, std::string_view lease) {
+  CV_ASSIGN_OR_RETURN(auto stored, txn.GetJob(job.id));
+  if (!stored || Finished(*stored) || stored->lease_owner != lease) {
+    return Fail(Error::Conflict("job " + job.id + " is no longer held by this attempt" +
+                                (stored ? " (status " + stored->status + ")" : "")));
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -123,11 +135,13 @@ Result<model::Job> VaultService::RetryJob(std::string_view vault, std::string_vi
   return *job;
 }
 
-Result<model::PendingOperation> VaultService::StartJobOperation(model::Job job) {
+Result<model::PendingOperation> VaultService::StartJobOperation(model::Job job,
+                                                                std::string_view lease) {
   std::optional<model::CertificateVersion> current;
   model::CertificatePolicy policy;
   {
     CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
+    CV_RETURN_IF_ERROR(RequireLease(*txn, job, lease));
     CV_ASSIGN_OR_RETURN(auto cert, RequireLive(*txn, job.vault, job.name));
     CV_ASSIGN_OR_RETURN(auto existing, JobOperation(*txn, job));
     if (existing && existing->status == "inProgress") return *existing;  // started before
@@ -169,6 +183,8 @@ Result<model::PendingOperation> VaultService::StartJobOperation(model::Job job) 
     op.status = "completed";
     op.target_version = version->version;
     job.status = "succeeded";
+    job.last_error.clear();
+    model::EndAttempt(job, now, "succeeded", "");
   } else {
     CV_ASSIGN_OR_RETURN(
         op.wrapped_key,
@@ -179,10 +195,11 @@ Result<model::PendingOperation> VaultService::StartJobOperation(model::Job job) 
   }
 
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+  CV_RETURN_IF_ERROR(RequireLease(*txn, job, lease));
   CV_ASSIGN_OR_RETURN(auto cert, RequireLive(*txn, job.vault, job.name));
   CV_ASSIGN_OR_RETURN(auto pending, txn->GetPendingOperation(job.vault, job.name));
   if (pending && pending->status == "inProgress") {
-    if (pending->job_id == job.id) return *pending;  // another thread of ours got there first
+    if (pending->job_id == job.id) return *pending;  // started by an earlier attempt
     return Fail(Error::Conflict("another operation is in progress for certificate " + cert.name));
   }
   if (version) {
@@ -207,7 +224,7 @@ Result<model::PendingOperation> VaultService::StartJobOperation(model::Job job) 
   return op;
 }
 
-Result<CertificateView> VaultService::CompleteJobOperation(model::Job job,
+Result<CertificateView> VaultService::CompleteJobOperation(model::Job job, std::string_view lease,
                                                            const std::vector<std::string>& chain) {
   if (chain.empty()) return Fail(Error::BadParameter("the issuer returned no certificate"));
   model::PendingOperation op;
@@ -242,6 +259,7 @@ Result<CertificateView> VaultService::CompleteJobOperation(model::Job job,
   const int64_t now = clock_.NowUnix();
 
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+  CV_RETURN_IF_ERROR(RequireLease(*txn, job, lease));
   CV_ASSIGN_OR_RETURN(auto cert, RequireLive(*txn, job.vault, job.name));
   CV_ASSIGN_OR_RETURN(auto pending, JobOperation(*txn, job));
   if (!pending || pending->status != "inProgress") {
@@ -280,9 +298,10 @@ Result<CertificateView> VaultService::CompleteJobOperation(model::Job job,
   return CertificateView{std::move(cert), std::move(v)};
 }
 
-Status VaultService::FailJobOperation(model::Job job, const Error& error) {
+Status VaultService::FailJobOperation(model::Job job, std::string_view lease, const Error& error) {
   const int64_t now = clock_.NowUnix();
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+  CV_RETURN_IF_ERROR(RequireLease(*txn, job, lease));
   CV_ASSIGN_OR_RETURN(auto pending, JobOperation(*txn, job));
   if (pending && pending->status == "inProgress") {
     pending->status = "failed";
@@ -314,8 +333,10 @@ Status VaultService::FailJobOperation(model::Job job, const Error& error) {
   return Commit(*txn);
 }
 
-Status VaultService::RecordJobProgress(const model::Job& job, std::string_view status_details) {
+Status VaultService::RecordJobProgress(const model::Job& job, std::string_view lease,
+                                       std::string_view status_details) {
   CV_ASSIGN_OR_RETURN(auto txn, store_.BeginWrite());
+  CV_RETURN_IF_ERROR(RequireLease(*txn, job, lease));
   CV_ASSIGN_OR_RETURN(auto pending, JobOperation(*txn, job));
   if (pending && pending->status == "inProgress" && !status_details.empty()) {
     pending->status_details = std::string(status_details);

@@ -186,21 +186,25 @@ class VaultService {
   Result<model::Job> RetryJob(std::string_view vault, std::string_view id);
 
   // Steps of a job, for the lifecycle engine. Each writes `job` (as the engine wants it stored)
-  // in the same transaction as the operation's change, so the two never disagree.
+  // in the same transaction as the operation's change, so the two never disagree, and only if
+  // the stored job is unfinished and still held by `lease` (its lease_owner when the caller
+  // claimed it); otherwise it fails with Conflict and changes nothing, so an attempt that lost
+  // its lease (it ran too long, and another thread or process took the job over) cannot act.
   //
   // Creates the job's pending operation (a new key unless reuse_key, a CSR from the current
   // policy) and sets job.request_id, or returns the operation the job already started. Issuer
   // Self completes at once (then job.status becomes "succeeded"). Fails with Conflict if another
   // operation is in progress, NotFound if the certificate is gone.
-  Result<model::PendingOperation> StartJobOperation(model::Job job);
+  Result<model::PendingOperation> StartJobOperation(model::Job job, std::string_view lease);
   // Merges `chain` (DER, any order) as the new current version. BadParameter if no certificate
   // in it matches the pending key (the operation is then left as it was).
-  Result<CertificateView> CompleteJobOperation(model::Job job,
+  Result<CertificateView> CompleteJobOperation(model::Job job, std::string_view lease,
                                                const std::vector<std::string>& chain);
   // Ends the job's operation as failed with `error`, and records a CertificateRenewalFailed event.
-  Status FailJobOperation(model::Job job, const Error& error);
+  Status FailJobOperation(model::Job job, std::string_view lease, const Error& error);
   // Stores `job`; if its operation is in progress, sets the operation's status details.
-  Status RecordJobProgress(const model::Job& job, std::string_view status_details);
+  Status RecordJobProgress(const model::Job& job, std::string_view lease,
+                           std::string_view status_details);
 
   // --- Secrets ---
   Result<SecretView> SetSecret(std::string_view vault, std::string_view name,

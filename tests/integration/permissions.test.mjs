@@ -4,7 +4,9 @@
 //   vault       scope "/vaults/perms" (the vault the requests go to)
 //   otherVault  scope "/vaults/perm"  (another vault; its name is a prefix of the test vault's)
 //   object      scope of the object the request targets (certificate scope for certificates.* and
-//               deletedcertificates.*, secret scope for secrets.* and deletedsecrets.*)
+//               deletedcertificates.*, secret scope for secrets.* and deletedsecrets.*; for the
+//               vault rows a certificate scope: the job's certificate for jobs.*, the shared
+//               certificate for the rest)
 //   otherObject scope of another object ("pc" / "ps": prefixes of every target name "pc-..." / "ps-...")
 // plus a principal with no role. Expected: server = the cell; vault = the cell for vault and object
 // rows; object = the cell for object rows; otherVault, otherObject and no role = never.
@@ -30,9 +32,9 @@ import {
   secretScope,
   vaultScope,
 } from "./lib/identity.mjs";
-import { Pki } from "./lib/pki.mjs";
+import { openssl, Pki } from "./lib/pki.mjs";
 import { adminToken, request, startServer } from "./lib/server.mjs";
-import { uniqueName } from "./lib/util.mjs";
+import { pollUntil, uniqueName } from "./lib/util.mjs";
 import fs from "node:fs";
 
 const V = "perms"; // the vault every data-plane request goes to
@@ -43,6 +45,10 @@ const KINDS = ["server", "vault", "otherVault", "object", "otherObject"];
 const VERSIONED_KINDS = new Set(["otherVault", "object", "otherObject"]); // these cells use /{name}/{version}
 const ROW_CONCURRENCY = 4;
 const MAX_LISTED = 200;
+const WORKER = "pm-worker"; // the remote worker name the jobs.lease/complete/fail requests use
+// --test-clock: clock.advance answers 200 (404 without it). --job-lease: a job the admin leased as
+// a fixture stays leased however long its row takes (the default PT2M could expire mid-row).
+const SERVER_ARGS = ["--test-clock", "--job-lease", "PT30M"];
 
 const hex = (n = 4) => crypto.randomBytes(n).toString("hex");
 const versionOf = (id) => String(id ?? "").replace(/\/+$/, "").split("/").pop();
@@ -170,6 +176,117 @@ async function contacts() {
   const res = await admin("GET", "/certificates/contacts");
   return res.status === 200 ? (res.json?.contacts ?? []).map((c) => c.email) : [];
 }
+/** Polls fn() (which may throw to give up at once) until it returns a truthy value. */
+const waitFor = (fn, what, timeoutMs = 20_000) => pollUntil(fn, { timeoutMs, intervalMs: 150, what });
+async function versionCount(name) {
+  const res = await adminExpect("GET", `/certificates/${name}/versions`, undefined, 200);
+  return res.json?.value?.length ?? 0;
+}
+async function jobsOf(name) {
+  const res = await adminExpect("GET", `/jobs?certificate=${encodeURIComponent(name)}`, undefined, 200);
+  return (res.json?.value ?? []).filter((j) => j.certificate === name);
+}
+async function jobOf(id) {
+  return (await adminExpect("GET", `/jobs/${id}`, undefined, 200)).json;
+}
+/** The only job of certificate `name` once pred(job) holds; throws at once when it ends otherwise. */
+async function waitJobOf(name, pred, what) {
+  return waitFor(async () => {
+    const jobs = await jobsOf(name);
+    const j = jobs.find(pred);
+    if (!j && jobs.some((x) => ["succeeded", "failed", "cancelled"].includes(x.status))) {
+      throw new Error(`fixture: ${what}: the job of ${name} ended ${JSON.stringify(jobs.map((x) => [x.status, x.last_error]))}`);
+    }
+    return j;
+  }, `fixture: ${what} (${name})`);
+}
+async function newIssuer(provider = "internal", settings) {
+  const issuer = uniqueName("pi");
+  await adminExpect("PUT", `/certificates/issuers/${issuer}`, { provider, ...(settings ? { settings } : {}) }, 200);
+  return { issuer };
+}
+const issuerGone = (issuer) => admin("DELETE", `/certificates/issuers/${issuer}`);
+/** A certificate issued by the shared `internal` issuer (the built-in CA): {name, version, serial}. */
+async function newInternalCert() {
+  const name = uniqueName(OTHER_CERT);
+  await adminExpect("POST", `/certificates/${name}/create`, { policy: selfPolicy(name, shared.issuer.issuer) }, 202);
+  await waitFor(async () => {
+    const p = await admin("GET", `/certificates/${name}/pending`);
+    if (p.json?.status !== "completed" && p.json?.status !== "inProgress") throw new Error(`fixture: ${name}'s operation: ${p.text.slice(0, 300)}`);
+    return p.json.status === "completed";
+  }, `fixture: ${name} issued by the internal issuer`);
+  const got = await adminExpect("GET", `/certificates/${name}`, undefined, 200);
+  assert.ok(got.json?.cer, `fixture: ${name} has a cer`);
+  return { name, version: versionOf(got.json.id), serial: new crypto.X509Certificate(Buffer.from(got.json.cer, "base64")).serialNumber };
+}
+const normSerial = (s) => String(s).toUpperCase().replace(/[^0-9A-F]/g, "").replace(/^0+/, "");
+/** The serial numbers in the built-in CA's CRL (public: no token). */
+async function crlSerials() {
+  const res = await request(server, { path: "/pki/default/crl", host: MANAGEMENT_HOST });
+  assert.equal(res.status, 200, `GET /pki/default/crl: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+  const file = await pki.write(`crl-${hex(6)}.der`, res.body);
+  const text = (await openssl(["crl", "-inform", "DER", "-in", file, "-noout", "-text"])).toString();
+  return new Set([...text.matchAll(/Serial Number:\s*([0-9A-Fa-f:]+)/g)].map((m) => normSerial(m[1])));
+}
+/** A renewal job (Self issuer, done) of a certificate of its own: {id, certificate}. */
+async function newDoneJob() {
+  const c = await newCert();
+  const res = await adminExpect("POST", `/certificates/${c.name}/renew`, {}, 202);
+  assert.ok(res.json?.job_id, `fixture: renew answers a job: ${res.text.slice(0, 300)}`);
+  await waitJobOf(c.name, (j) => j.job_id === res.json.job_id && j.status === "succeeded", "renewal job succeeded");
+  return { id: res.json.job_id, certificate: c.name };
+}
+/**
+ * A job that failed for good: an internal issuer whose template refuses the certificate's name
+ * (CertificateRequestRefused). The template is widened afterwards, so a retry succeeds; the failed
+ * job itself is never retried by the server. {issuer, certificate, id, attempts}
+ */
+async function newFailedJob() {
+  const { issuer } = await newIssuer("internal", { templates: { t: { dns_names: ["*.ok.test"] } }, default_template: "t" });
+  const name = uniqueName(OTHER_CERT);
+  const policy = selfPolicy(name, issuer);
+  policy.x509_props = { subject: "CN=bad.example", sans: { dns_names: ["bad.example"] } };
+  await adminExpect("POST", `/certificates/${name}/create`, { policy }, 202);
+  const job = await waitJobOf(name, (j) => j.status === "failed", "job refused by the template");
+  await adminExpect("PATCH", `/certificates/issuers/${issuer}`, { settings: { templates: { t: {} }, default_template: "t" } }, 200);
+  return { issuer, certificate: name, id: job.job_id, attempts: job.attempts?.length ?? 0 };
+}
+/**
+ * A job waiting for a remote worker (a `worker` issuer of its own), leased by WORKER when
+ * lease is true (then csr is its PEM request). {issuer, certificate, id, status, leaseOwner, csr}
+ */
+async function newWorkerJob({ lease = false } = {}) {
+  const { issuer } = await newIssuer("worker");
+  const name = uniqueName(OTHER_CERT);
+  await adminExpect("POST", `/certificates/${name}/create`, { policy: selfPolicy(name, issuer) }, 202);
+  const job = await waitJobOf(name, (j) => j.status === "waiting", "job waiting for a worker");
+  let csr;
+  if (lease) {
+    const l = await adminExpect("POST", "/jobs/lease", { issuer, worker: WORKER, wait: 0 }, 200);
+    assert.equal(l.json?.job_id, job.job_id, `fixture: the lease is the job of ${name}: ${l.text.slice(0, 300)}`);
+    assert.match(String(l.json?.csr), /-----BEGIN CERTIFICATE REQUEST-----/, "fixture: the lease carries the CSR");
+    csr = l.json.csr;
+  }
+  const now = await jobOf(job.job_id);
+  return { issuer, certificate: name, id: job.job_id, status: now.status, leaseOwner: now.lease_owner, csr };
+}
+/** newWorkerJob({lease: true}) plus a chain signed for its CSR by the test CA: {..., chainPem, leafB64}. */
+async function newSignedWorkerJob() {
+  const j = await newWorkerJob({ lease: true });
+  const signed = await pki.signCsr(ca, Buffer.from(j.csr), { name: `worker-${j.certificate}` });
+  return { ...j, chainPem: signed.certPem + ca.certPem, leafB64: signed.certDer.toString("base64") };
+}
+/** The job has not moved since the fixture made it (status and lease owner). */
+const jobUnchanged = async (fx) => {
+  const j = await jobOf(fx.id);
+  return j.status === fx.status && j.lease_owner === fx.leaseOwner ? null : `the job changed: ${fx.status}/${fx.leaseOwner} -> ${j.status}/${j.lease_owner}`;
+};
+/** The server's lifecycle clock offset, read with an admin advance of PT0S (which does not move it). */
+async function clockOffset() {
+  const res = await manage(server, "POST", "/management/clock", { body: { advance: "PT0S" }, expect: 200 });
+  assert.equal(typeof res.json?.offset_seconds, "number", `fixture: clock offset: ${res.text.slice(0, 200)}`);
+  return res.json.offset_seconds;
+}
 
 // ---- checks ----
 const isList = (fx, res) => (Array.isArray(res.json?.value) ? null : `no "value" array: ${res.text.slice(0, 200)}`);
@@ -188,6 +305,7 @@ const certT = (fx) => certificateScope(V, fx.name);
 const secretT = (fx) => secretScope(V, fx.name);
 const sharedCertT = () => certificateScope(V, shared.cert.name);
 const sharedSecretT = () => secretScope(V, shared.secret.name);
+const jobCertT = (fx) => certificateScope(V, fx.certificate); // a job's certificate: never enough (vault rows)
 const ver = (fx, cell) => (VERSIONED_KINDS.has(cell.kind) ? `/${fx.version}` : "");
 
 // One builder per operation of the matrix. route must equal the table's request cell.
@@ -346,6 +464,179 @@ const B = {
     status: 200,
     check: () => absent("/certificates/contacts")(),
     unchanged: async (fx) => ((await contacts()).includes(fx.email) ? null : "contacts were deleted"),
+  },
+  "certificates.renew": {
+    route: "POST /certificates/{name}/renew", target: certT,
+    fixture: async () => {
+      const c = await newCert();
+      return { ...c, jobs: (await jobsOf(c.name)).map((j) => j.job_id), versions: await versionCount(c.name) };
+    },
+    request: (fx) => ({ method: "POST", path: `/certificates/${fx.name}/renew`, body: {} }),
+    status: 202,
+    check: async (fx, res) => {
+      const id = res.json?.job_id;
+      if (!id || res.json?.certificate !== fx.name || res.json?.trigger !== "manual") return `not a manual job for ${fx.name}: ${res.text.slice(0, 200)}`;
+      try {
+        await waitFor(async () => {
+          const j = await jobOf(id);
+          if (j.status === "failed" || j.status === "cancelled") throw new Error(`the job ${j.status}: ${j.last_error ?? ""}`);
+          return j.status === "succeeded";
+        }, `renewal job ${id} succeeded`);
+      } catch (e) {
+        return e.message.slice(0, 200);
+      }
+      const n = await versionCount(fx.name);
+      return n === fx.versions + 1 ? null : `${n} versions after the renewal (${fx.versions} before)`;
+    },
+    unchanged: async (fx) => {
+      const jobs = (await jobsOf(fx.name)).map((j) => j.job_id).filter((id) => !fx.jobs.includes(id));
+      if (jobs.length) return `a job was made: ${jobs.join(",")}`;
+      const n = await versionCount(fx.name);
+      return n === fx.versions ? null : `${n} versions (${fx.versions} before)`;
+    },
+  },
+  "certificates.revoke": {
+    route: "POST /certificates/{name}/{version}/revoke", fixture: () => newInternalCert(), target: certT,
+    request: (fx) => ({ method: "POST", path: `/certificates/${fx.name}/${fx.version}/revoke`, body: { reason: "keyCompromise" } }),
+    status: 200,
+    check: async (fx, res) => {
+      if (res.json?.revoked !== true || !String(res.json?.id).endsWith(`/certificates/${fx.name}/${fx.version}`)) return `not the revoked version: ${res.text.slice(0, 200)}`;
+      try {
+        await waitFor(async () => (await crlSerials()).has(normSerial(fx.serial)), `serial ${fx.serial} in the CRL`, 10_000);
+        return null;
+      } catch (e) {
+        return e.message.slice(0, 200);
+      }
+    },
+    unchanged: async (fx) => ((await crlSerials()).has(normSerial(fx.serial)) ? `serial ${fx.serial} is in the CRL` : null),
+  },
+  // ------------------------------------------------------------------ issuers (vault objects, not in RBAC scopes)
+  "issuers.list": {
+    route: "GET /certificates/issuers", readOnly: true, fixture: async () => shared.issuer, target: sharedCertT,
+    request: () => ({ method: "GET", path: "/certificates/issuers" }),
+    status: 200,
+    check: (fx, res) => (res.json?.value?.some?.((i) => String(i.id).endsWith(`/certificates/issuers/${fx.issuer}`)) ? null : `${fx.issuer} is not listed: ${res.text.slice(0, 200)}`),
+  },
+  "issuers.get": {
+    route: "GET /certificates/issuers/{issuer}", readOnly: true, fixture: async () => shared.issuer, target: sharedCertT,
+    request: (fx) => ({ method: "GET", path: `/certificates/issuers/${fx.issuer}` }),
+    status: 200,
+    check: (fx, res) => (String(res.json?.id).endsWith(`/certificates/issuers/${fx.issuer}`) && res.json?.provider === "internal" ? null : `not the issuer: ${res.text.slice(0, 200)}`),
+  },
+  "issuers.set": {
+    route: "PUT /certificates/issuers/{issuer}", fixture: async () => ({ issuer: uniqueName("pi") }), target: sharedCertT,
+    request: (fx) => ({ method: "PUT", path: `/certificates/issuers/${fx.issuer}`, body: { provider: "internal" } }),
+    status: 200,
+    check: async (fx) => {
+      const g = await admin("GET", `/certificates/issuers/${fx.issuer}`);
+      return g.status === 200 && g.json?.provider === "internal" ? null : `admin GET after set: HTTP ${g.status} ${g.text.slice(0, 160)}`;
+    },
+    unchanged: (fx) => absent(`/certificates/issuers/${fx.issuer}`)(),
+    cleanup: (fx) => issuerGone(fx.issuer),
+  },
+  "issuers.update": {
+    route: "PATCH /certificates/issuers/{issuer}", fixture: () => newIssuer(), target: sharedCertT,
+    request: (fx) => ({ method: "PATCH", path: `/certificates/issuers/${fx.issuer}`, body: { attributes: { enabled: false } } }),
+    status: 200,
+    check: async (fx, res) => {
+      if (res.json?.attributes?.enabled !== false) return `not disabled: ${res.text.slice(0, 200)}`;
+      const g = await admin("GET", `/certificates/issuers/${fx.issuer}`);
+      return g.json?.attributes?.enabled === false ? null : `admin GET after update: HTTP ${g.status} ${g.text.slice(0, 160)}`;
+    },
+    unchanged: async (fx) => {
+      const g = await admin("GET", `/certificates/issuers/${fx.issuer}`);
+      return g.status === 200 && g.json?.attributes?.enabled === true ? null : `the issuer changed: HTTP ${g.status} ${g.text.slice(0, 160)}`;
+    },
+    cleanup: (fx) => issuerGone(fx.issuer),
+    finalize: (fx) => issuerGone(fx.issuer),
+  },
+  "issuers.delete": {
+    route: "DELETE /certificates/issuers/{issuer}", fixture: () => newIssuer(), target: sharedCertT,
+    request: (fx) => ({ method: "DELETE", path: `/certificates/issuers/${fx.issuer}` }),
+    status: 200,
+    check: async (fx, res) => {
+      if (!String(res.json?.id).endsWith(`/certificates/issuers/${fx.issuer}`)) return `not the deleted issuer: ${res.text.slice(0, 200)}`;
+      const g = await admin("GET", `/certificates/issuers/${fx.issuer}`);
+      return g.status === 404 && g.json?.error?.code === "CertificateIssuerNotFound" ? null : `the issuer is still there: HTTP ${g.status} ${g.text.slice(0, 160)}`;
+    },
+    unchanged: (fx) => stillThere(`/certificates/issuers/${fx.issuer}`)(),
+    finalize: (fx) => issuerGone(fx.issuer),
+  },
+  // ------------------------------------------------------------------ jobs (vault objects; the object
+  // cells hold a role on the job's own certificate, which must not be enough)
+  "jobs.list": {
+    route: "GET /jobs", readOnly: true, fixture: async () => shared.job, target: jobCertT,
+    request: (fx) => ({ method: "GET", path: `/jobs?certificate=${fx.certificate}` }),
+    status: 200,
+    check: (fx, res) => (res.json?.value?.some?.((j) => j.job_id === fx.id) ? null : `job ${fx.id} is not listed: ${res.text.slice(0, 200)}`),
+  },
+  "jobs.get": {
+    route: "GET /jobs/{id}", readOnly: true, fixture: async () => shared.job, target: jobCertT,
+    request: (fx) => ({ method: "GET", path: `/jobs/${fx.id}` }),
+    status: 200,
+    check: (fx, res) => (res.json?.job_id === fx.id && res.json?.certificate === fx.certificate ? null : `not the job: ${res.text.slice(0, 200)}`),
+  },
+  "jobs.retry": {
+    route: "POST /jobs/{id}/retry", fixture: () => newFailedJob(), target: jobCertT,
+    request: (fx) => ({ method: "POST", path: `/jobs/${fx.id}/retry`, body: {} }),
+    status: 200,
+    check: async (fx, res) => {
+      if (res.json?.job_id !== fx.id || res.json?.status !== "queued") return `not the queued job: ${res.text.slice(0, 200)}`;
+      try {
+        await waitFor(async () => {
+          const j = await jobOf(fx.id);
+          if ((j.status === "failed" || j.status === "cancelled") && (j.attempts?.length ?? 0) > fx.attempts) throw new Error(`the retried job ${j.status}: ${j.last_error ?? ""}`);
+          return j.status === "succeeded";
+        }, `retried job ${fx.id} succeeded`);
+      } catch (e) {
+        return e.message.slice(0, 200);
+      }
+      const g = await admin("GET", `/certificates/${fx.certificate}`);
+      return g.json?.cer ? null : `no certificate after the retry: HTTP ${g.status}`;
+    },
+    unchanged: async (fx) => {
+      const j = await jobOf(fx.id);
+      return j.status === "failed" && (j.attempts?.length ?? 0) === fx.attempts ? null : `the job changed: ${j.status}, ${j.attempts?.length} attempts (${fx.attempts} before)`;
+    },
+  },
+  "jobs.lease": {
+    route: "POST /jobs/lease", fixture: () => newWorkerJob(), target: jobCertT,
+    request: (fx) => ({ method: "POST", path: "/jobs/lease", body: { issuer: fx.issuer, worker: WORKER, wait: 0 } }),
+    status: 200,
+    check: async (fx, res) => {
+      if (res.json?.job_id !== fx.id || !/-----BEGIN CERTIFICATE REQUEST-----/.test(String(res.json?.csr))) return `not the job with its CSR: ${res.text.slice(0, 200)}`;
+      // A leased job stays "waiting"; its lease_owner names the worker ("worker:NAME").
+      const j = await jobOf(fx.id);
+      return String(j.lease_owner ?? "").replace(/^worker:/, "") === WORKER ? null : `the job is not leased by ${WORKER}: ${j.status}/${j.lease_owner}`;
+    },
+    unchanged: jobUnchanged,
+  },
+  "jobs.complete": {
+    route: "POST /jobs/{id}/complete", fixture: () => newSignedWorkerJob(), target: jobCertT,
+    request: (fx) => ({ method: "POST", path: `/jobs/${fx.id}/complete`, body: { worker: WORKER, certificate: fx.chainPem } }),
+    status: 200,
+    check: async (fx, res) => {
+      if (res.json?.job_id !== fx.id || res.json?.status !== "succeeded") return `the job did not succeed: ${res.text.slice(0, 200)}`;
+      const g = await admin("GET", `/certificates/${fx.certificate}`);
+      return g.json?.cer === fx.leafB64 ? null : `the certificate is not the signed one: HTTP ${g.status} ${g.text.slice(0, 120)}`;
+    },
+    unchanged: async (fx) => {
+      const changed = await jobUnchanged(fx);
+      if (changed) return changed;
+      const g = await admin("GET", `/certificates/${fx.certificate}`);
+      return g.json?.cer ? "the certificate got a version" : null;
+    },
+  },
+  "jobs.fail": {
+    route: "POST /jobs/{id}/fail", fixture: () => newWorkerJob({ lease: true }), target: jobCertT,
+    request: (fx) => ({ method: "POST", path: `/jobs/${fx.id}/fail`, body: { worker: WORKER, error: "boom", retryable: false } }),
+    status: 200,
+    check: async (fx, res) => {
+      if (res.json?.job_id !== fx.id || res.json?.status !== "failed") return `the job did not fail: ${res.text.slice(0, 200)}`;
+      const j = await jobOf(fx.id);
+      return j.status === "failed" ? null : `admin GET: the job is ${j.status}`;
+    },
+    unchanged: jobUnchanged,
   },
   "deletedcertificates.list": {
     route: "GET /deletedcertificates", readOnly: true, fixture: async () => ({}), target: sharedCertT,
@@ -589,6 +880,32 @@ const B = {
       return kids.some((k) => !fx.kids.includes(k)) ? `a new key appeared: ${kids.join(",")}` : null;
     },
   },
+  "events.list": {
+    route: "GET /management/events", management: true, readOnly: true, fixture: async () => ({}), target: sharedCertT,
+    request: () => ({ method: "GET", path: "/management/events?after=0&maxresults=10" }),
+    status: 200,
+    // before() made certificates in V: there are events, and at most the 10 asked for.
+    check: (fx, res) => {
+      const n = res.json?.value?.length;
+      return n >= 1 && n <= 10 && res.json.value.every((e) => typeof e.type === "string") ? null : `not 1..10 events: ${res.text.slice(0, 200)}`;
+    },
+  },
+  "clock.advance": {
+    // The offset only grows: every cell reads it just before its request.
+    route: "POST /management/clock", management: true, target: sharedCertT, freshFixtures: true,
+    fixture: async () => ({ offset: await clockOffset() }),
+    request: () => ({ method: "POST", path: "/management/clock", body: { advance: "PT1S" } }),
+    status: 200,
+    check: async (fx, res) => {
+      if (!(res.json?.offset_seconds >= fx.offset + 1) || typeof res.json?.now !== "number") return `the clock did not move: ${res.text.slice(0, 200)}`;
+      const now = await clockOffset();
+      return now >= fx.offset + 1 ? null : `offset ${now} after the advance (${fx.offset} before)`;
+    },
+    unchanged: async (fx) => {
+      const now = await clockOffset();
+      return now === fx.offset ? null : `the clock moved: offset ${fx.offset} -> ${now}`;
+    },
+  },
 };
 
 /** The route of a builder written as the table's request cell. */
@@ -615,7 +932,7 @@ describe("the permission matrix table (docs/permissions.md)", () => {
 describe("permission matrix against the server", { timeout: 900_000 }, () => {
   before(async () => {
     if (parseError) return; // the first test reports it
-    server = await startServer();
+    server = await startServer({ extraArgs: SERVER_ARGS });
     pki = await Pki.create();
     ca = await pki.makeCA("perm-ca");
     const leaf = await pki.makeLeaf(ca, "perm-import", { kind: "p256" });
@@ -632,6 +949,8 @@ describe("permission matrix against the server", { timeout: 900_000 }, () => {
     shared.pending = await newPending();
     shared.deletedCert = await newDeletedCert();
     shared.deletedSecret = await newDeletedSecret();
+    shared.issuer = await newIssuer("internal");
+    shared.job = await newDoneJob();
 
     const roles = matrix.roles;
     const make = async (kind, role) => {

@@ -174,6 +174,21 @@ export async function startServer({ dataDir, extraArgs = [], env = {}, readyTime
     log: () => logText,
     /** True while the process runs. */
     running: () => child.exitCode === null && child.signalCode === null,
+    /**
+     * Crash: SIGKILL (no chance to clean up) and wait for the exit. The data dir stays, so a new
+     * server can start on it with startServer({dataDir: server.dataDir}); a temp dir that
+     * startServer made itself is still removed by a later stop(). Resolves to {code, signal}.
+     */
+    async kill(timeoutMs = 10_000) {
+      agent.destroy();
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+        child.kill("SIGKILL");
+        if (!(await waitForExit(child, timeoutMs))) throw new Error(`certvault ${child.pid} did not die on SIGKILL`);
+        return exited;
+      }
+      return { code: child.exitCode, signal: child.signalCode };
+    },
     /** SIGTERM, wait up to timeoutMs, then SIGKILL; removes the temp data dir. Idempotent. */
     stop(timeoutMs = 10_000) {
       stopped ??= (async () => {
