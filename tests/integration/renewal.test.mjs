@@ -236,7 +236,6 @@ describe("renewal", { timeout: 180_000 }, () => {
   });
 
   it("a Self-issued renewal job records its attempt as finished",
-    { todo: "product bug: Self renewals leave attempts[].outcome 'running', no 'finished', lease_owner set (see report)" },
     async () => {
       const name = uniqueName("self-job");
       await createRaw(name, selfPolicy("CN=self-job.example.test", []));
@@ -384,7 +383,6 @@ describe("renewal", { timeout: 180_000 }, () => {
   });
 
   it("renewal with reuse_key keeps the key (Self and the built-in CA)",
-    { todo: "product bug: reuse_key is ignored, every renewal gets a new key (see report)" },
     async () => {
       for (const { issuerName, same } of await renewedKeys(true)) {
         assert.equal(same, true, `${issuerName}: the same key`);
