@@ -47,6 +47,10 @@ struct CertificateSpec {
 // Fails with BadParameter if the subject, SANs, key usage or EKUs cannot be encoded.
 Status ValidateCertificateSpec(const CertificateSpec& spec);
 
+// A DNS name of letter-digit-hyphen labels (at most 63 characters each, 253 in all), optionally
+// "*." followed by one.
+bool IsValidDnsName(std::string_view name);
+
 class Certificate {
  public:
   static Result<Certificate> FromDer(std::string_view der);

@@ -156,28 +156,6 @@ Error SanError(const std::string& kind, const std::string& value, const std::str
                              "\": " + why);
 }
 
-bool IsLdhLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-    return false;
-  }
-  for (char c : label) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-  }
-  return true;
-}
-
-bool IsValidDnsName(std::string_view name) {
-  if (name.starts_with("*.")) name.remove_prefix(2);
-  if (name.empty() || name.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = name.find('.', start);
-    if (!IsLdhLabel(name.substr(start, dot - start))) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 bool IsPrintableAsciiWithoutSpace(std::string_view s) {
   for (char c : s) {
     if (c <= 0x20 || c >= 0x7f) return false;
@@ -260,7 +238,7 @@ Result<GeneralNamesPtr> BuildSans(const SubjectAltNames& sans) {
   GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
   if (!names) return Fail(InternalError("out of memory"));
   for (const auto& dns : sans.dns_names) {
-    if (!IsValidDnsName(dns)) {
+    if (!crypto::IsValidDnsName(dns)) {
       return Fail(SanError("DNS", dns,
                            "expected letters, digits and hyphens in dot-separated labels, "
                            "optionally starting with \"*.\""));
@@ -529,3 +507,32 @@ std::string OidText(const ASN1_OBJECT* obj) {
 }
 
 }  // namespace certvault::crypto::internal
+
+namespace certvault::crypto {
+
+namespace {
+bool IsLdhLabel(std::string_view label) {
+  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+    return false;
+  }
+  for (char c : label) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsValidDnsName(std::string_view name) {
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = name.find('.', start);
+    if (!IsLdhLabel(name.substr(start, dot - start))) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+}  // namespace certvault::crypto

@@ -75,28 +75,6 @@ Result<std::string> KeyType(const std::string& text, const std::string& field) {
       Bad(field, "unknown key type \"" + text + "\" (expected one of " + Join(kKeyTypes) + ")"));
 }
 
-bool IsLdhLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-    return false;
-  }
-  return std::all_of(label.begin(), label.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
-// A lower-case DNS name, optionally starting with "*." (one wildcard label, leftmost only).
-bool IsDnsPattern(std::string_view name) {
-  if (name.starts_with("*.")) name.remove_prefix(2);
-  if (name.empty() || name.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = name.find('.', start);
-    if (!IsLdhLabel(name.substr(start, dot - start))) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 // Checks key usage names and EKU OIDs by encoding them the way issuing will.
 Status CheckSetValues(const Template& t, const std::string& where) {
   if (t.key_usage) {
@@ -166,7 +144,7 @@ Result<Template> ParseTemplate(const std::string& name, const json& j) {
     }
     for (const auto& pattern : patterns) {
       std::string lower = AsciiLower(pattern);
-      if (!IsDnsPattern(lower)) {
+      if (!crypto::IsValidDnsName(lower)) {
         return Fail(Bad(where + "dns_names",
                         "\"" + pattern + "\" is neither a DNS name nor \"*.\" followed by one"));
       }
