@@ -8,7 +8,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "certvault: a self-hosted certificate lifecycle manager with a Key Vault-compatible API.\n"
-      "Run 'certvault server' to start the server, or a client command (cert, secret, vault, sp, role, audit, token)."};
+      "Run 'certvault server' to start the server, or a client command (cert, secret, vault, "
+      "issuer, jobs, worker, sp, role, audit, token)."};
   app.require_subcommand(1);
   int exit_code = 0;
   certvault::server::AddServerCommand(app, exit_code);

@@ -87,6 +87,11 @@ json PageBody(const RequestContext& ctx, const HttpRequest& request, json items,
     std::string link = ctx.base_url + request.path +
                        "?api-version=7.5&$skiptoken=" + std::to_string(next_offset) +
                        "&maxresults=" + std::to_string(limit);
+    // Filters (e.g. /jobs?status=failed) carry over to the next page.
+    for (const auto& [key, value] : request.query) {
+      if (key == "api-version" || key == "$skiptoken" || key == "maxresults") continue;
+      link += "&" + PercentEncode(key) + "=" + PercentEncode(value);
+    }
     body["nextLink"] = link;
   }
   return body;

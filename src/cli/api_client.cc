@@ -1,5 +1,7 @@
 #include "cli/api_client.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 namespace certvault::cli {
@@ -105,6 +107,25 @@ std::string WithQueryParamsOf(std::string url, std::string_view from) {
   return url;
 }
 
+// When to fetch a new token: a fifth of its lifetime before it expires, at most five minutes
+// before, so that a request never sets out with a token about to lapse.
+int64_t RefreshAt(int64_t now, const json& token_response) {
+  auto it = token_response.find("expires_in");
+  int64_t lifetime = 0;
+  if (it != token_response.end() && it->is_number_integer()) {
+    lifetime = it->get<int64_t>();
+  } else if (it != token_response.end() && it->is_string()) {  // Entra v1 sends a string
+    lifetime = std::strtoll(it->get<std::string>().c_str(), nullptr, 10);
+  }
+  if (lifetime <= 0) return 0;
+  return now + lifetime - std::min<int64_t>(lifetime / 5, 300);
+}
+
+const Clock& DefaultClock() {
+  static const SystemClock clock;
+  return clock;
+}
+
 bool SameOrigin(const Url& url, const std::string& origin) {
   auto other = ParseUrl(origin);
   return other && other->Origin() == url.Origin();
@@ -114,8 +135,8 @@ bool SameOrigin(const Url& url, const std::string& origin) {
 
 std::string PathSegment(std::string_view name) { return UrlEncode(name); }
 
-ApiClient::ApiClient(HttpClient& http, ClientConfig config)
-    : http_(http), config_(std::move(config)) {
+ApiClient::ApiClient(HttpClient& http, ClientConfig config, const Clock* clock)
+    : http_(http), config_(std::move(config)), clock_(clock ? *clock : DefaultClock()) {
   // RequireConnectionSettings/ResolveConfig validated the server URL already.
   server_ = ParseUrl(config_.server).value_or(Url{});
   vault_ = AddressVault(server_, config_.vault);
@@ -126,8 +147,12 @@ std::string ApiClient::UrlFor(Plane plane, std::string_view path) const {
   return WithQueryParam(vault_.base_url + std::string(path), "api-version", kApiVersion);
 }
 
-Result<std::string> ApiClient::Token() {
-  if (!token_.empty()) return token_;
+Result<std::string> ApiClient::Token(bool* fetched) {
+  *fetched = false;
+  if (!token_.empty() && (token_refresh_at_ == 0 || clock_.NowUnix() < token_refresh_at_)) {
+    return token_;
+  }
+  token_.clear();
   HttpRequest request;
   request.method = "POST";
   request.url = config_.token_url;
@@ -136,6 +161,7 @@ Result<std::string> ApiClient::Token() {
   request.body = FormEncode({{"grant_type", "client_credentials"},
                              {"client_id", config_.client_id},
                              {"client_secret", config_.client_secret}});
+  request.cancelled = cancelled_;
   CV_ASSIGN_OR_RETURN(HttpResponse response, http_.Send(request));
   if (response.status != 200) {
     return Fail(ErrorFromResponse(response, request.url).WithContext("getting a token"));
@@ -146,31 +172,42 @@ Result<std::string> ApiClient::Token() {
                       config_.token_url + " answered without an access_token"));
   }
   token_ = j["access_token"].get<std::string>();
+  token_refresh_at_ = RefreshAt(clock_.NowUnix(), j);
+  *fetched = true;
   return token_;
 }
 
 Result<json> ApiClient::Call(Plane plane, std::string_view method, std::string url,
                              const json* body) {
-  CV_ASSIGN_OR_RETURN(std::string token, Token());
   HttpRequest request;
   request.method = std::string(method);
   request.url = std::move(url);
-  request.headers = {{"Authorization", "Bearer " + token},
-                     {"Accept", "application/json"},
-                     {"User-Agent", "certvault-cli/0.1"}};
   if (body != nullptr) {
-    request.headers.emplace_back("Content-Type", "application/json");
     try {
       request.body = body->dump();
     } catch (const json::exception&) {
       return Fail(UsageError("the request holds text that is not valid UTF-8"));
     }
   }
-  if (plane == Plane::kData) {
-    request.connect_to = vault_.connect_to;
-    if (!vault_.host_header.empty()) request.headers.emplace_back("Host", vault_.host_header);
+  if (plane == Plane::kData) request.connect_to = vault_.connect_to;
+  request.cancelled = cancelled_;
+  HttpResponse response;
+  for (int attempt = 0;; ++attempt) {
+    bool fetched = false;
+    CV_ASSIGN_OR_RETURN(std::string token, Token(&fetched));
+    request.headers = {{"Authorization", "Bearer " + token},
+                       {"Accept", "application/json"},
+                       {"User-Agent", "certvault-cli/0.1"}};
+    if (body != nullptr) request.headers.emplace_back("Content-Type", "application/json");
+    if (plane == Plane::kData && !vault_.host_header.empty()) {
+      request.headers.emplace_back("Host", vault_.host_header);
+    }
+    CV_ASSIGN_OR_RETURN(response, http_.Send(request));
+    // A cached token may have been revoked or outlived (the server restarted with new keys, the
+    // clocks disagree): fetch a new one once. A 401 never means the request was carried out.
+    if (response.status != 401 || fetched || attempt > 0) break;
+    token_.clear();
   }
-  CV_ASSIGN_OR_RETURN(HttpResponse response, http_.Send(request));
   if (response.status < 200 || response.status >= 300) {
     return Fail(ErrorFromResponse(response, request.url));
   }
@@ -207,13 +244,9 @@ Status ApiClient::Pages(Plane plane, std::string url, const PageFn& on_page) {
       return Fail(Error(ErrorKind::kInternal, "InvalidResponse",
                         "refusing to follow nextLink to another host: " + next_link));
     }
-    url = base + parsed->path;
-    if (plane == Plane::kData) {
-      url = WithQueryParam(url, "api-version", kApiVersion);
-    } else {
-      // Management filters (audit from/to/principal...) must not fall away after page one.
-      url = WithQueryParamsOf(std::move(url), first_url);
-    }
+    // Filters (audit from/to/principal, jobs certificate/status...) and api-version must not
+    // fall away after page one when a server leaves them out of its nextLink.
+    url = WithQueryParamsOf(base + parsed->path, first_url);
   }
   return Fail(Error(ErrorKind::kInternal, "InvalidResponse",
                     "the server's list did not end after " + std::to_string(kMaxPages) + " pages"));

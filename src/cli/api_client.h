@@ -1,10 +1,13 @@
 #pragma once
 // ApiClient: talks to a certvault server on behalf of one command.
 //
-// It obtains an OAuth2 client-credentials token once per process, addresses the configured
+// It obtains an OAuth2 client-credentials token and reuses it until shortly before it expires
+// (by the token response's expires_in), fetching a new one then, or once when the server answers
+// 401 to a cached token (a long-running worker outlives its tokens). It addresses the configured
 // vault by host name (see url.h), adds api-version to data-plane requests, follows nextLink
-// pages, and turns the server's {"error":{"code","message"}} envelope into an Error whose code
-// is the server's. Not thread-safe; one command uses one ApiClient.
+// pages (keeping the first page's query parameters, so filters hold on every page), and turns the
+// server's {"error":{"code","message"}} envelope into an Error whose code is the server's. Not
+// thread-safe; one command uses one ApiClient.
 
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
@@ -15,6 +18,7 @@
 #include "cli/config.h"
 #include "cli/http_client.h"
 #include "cli/url.h"
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace certvault::cli {
@@ -23,8 +27,9 @@ inline constexpr std::string_view kApiVersion = "7.5";
 
 class ApiClient {
  public:
-  // REQUIRES: RequireConnectionSettings(config) succeeded. `http` must outlive this object.
-  ApiClient(HttpClient& http, ClientConfig config);
+  // REQUIRES: RequireConnectionSettings(config) succeeded. `http` and `clock` must outlive this
+  // object. `clock` (the system clock if null) times the token's expiry.
+  ApiClient(HttpClient& http, ClientConfig config, const Clock* clock = nullptr);
 
   // A data-plane call on the configured vault. `path` starts with "/" and may hold a query;
   // api-version is appended. `body` == nullptr sends no body. Returns the response JSON, or
@@ -52,9 +57,15 @@ class ApiClient {
 
   const ClientConfig& config() const { return config_; }
 
+  // Requests made while `cancelled` is set are abandoned as soon as it returns true (see
+  // HttpRequest::cancelled); an empty function makes them run to completion again.
+  void set_cancelled(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
+
  private:
   enum class Plane { kData, kManagement };
-  Result<std::string> Token();
+  // The cached token, or a new one if there is none or it is about to expire; `*fetched` says
+  // which.
+  Result<std::string> Token(bool* fetched);
   Result<nlohmann::json> Call(Plane plane, std::string_view method, std::string url,
                               const nlohmann::json* body);
   Result<std::vector<nlohmann::json>> List(Plane plane, std::string url, int max_items);
@@ -66,7 +77,10 @@ class ApiClient {
   ClientConfig config_;
   Url server_;
   VaultAddress vault_;
-  std::string token_;  // cached for the life of the process
+  const Clock& clock_;
+  std::string token_;
+  int64_t token_refresh_at_ = 0;  // Unix seconds; 0: the token did not say when it expires
+  std::function<bool()> cancelled_;
 };
 
 // Percent-encodes an object name for use as one path segment.

@@ -165,6 +165,50 @@ void AddPendingMerge(CLI::App& cert, CommandRunner& runner) {
   }
 }
 
+void AddRenewRevoke(CLI::App& cert, CommandRunner& runner) {
+  {
+    auto args = std::make_shared<CertRenewArgs>();
+    auto& cmd = *AddCommand(
+        cert, "renew",
+        "Renew a certificate now: the vault makes a new key and CSR and its issuer signs them.\n"
+        "Starts a renewal job (as AutoRenew does) and, unless --no-wait, follows it until it "
+        "succeeds, fails or is cancelled (at most --timeout), then prints the new version. A "
+        "failed job prints its last error and exits 1; `certvault jobs retry ID` starts it "
+        "again.\n\n"
+        "Examples:\n"
+        "  certvault cert renew web\n"
+        "  certvault cert renew web --validity P30D --timeout PT15M\n"
+        "  certvault cert renew adcs-web --no-wait      # a worker issuer: follow with jobs show");
+    AddName(cmd, args->name);
+    cmd.add_option("--validity", args->validity,
+                   "Validity of the new version as an ISO 8601 duration, e.g. P30D (default: the "
+                   "policy's)");
+    cmd.add_flag("--wait,!--no-wait", args->wait,
+                 "Wait for the job and print the new version (default), or print the job at once");
+    cmd.add_option("--timeout", args->timeout,
+                   "How long to wait: ISO 8601 duration or seconds (default PT5M)");
+    runner.Bind(cmd, [args](CommandContext& ctx) { return CertRenew(ctx, *args); });
+  }
+  {
+    auto args = std::make_shared<CertRevokeArgs>();
+    auto& cmd = *AddCommand(
+        cert, "revoke",
+        "Revoke a version of a certificate at its issuer (issuers that can revoke: internal).\n"
+        "The issuer lists it in its CRL. Name the version, or --current for the current one.\n"
+        "Reasons (RFC 5280): unspecified, keyCompromise, cACompromise, affiliationChanged, "
+        "superseded, cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, "
+        "aACompromise.\n\n"
+        "Examples:\n"
+        "  certvault cert revoke web --version 0f3c... --reason keyCompromise\n"
+        "  certvault cert revoke web --current --reason superseded");
+    AddName(cmd, args->name);
+    auto* version = cmd.add_option("--version", args->version, "Version id (32 hex)");
+    cmd.add_flag("--current", args->current, "Revoke the current version")->excludes(version);
+    cmd.add_option("--reason", args->reason, "Revocation reason (default: unspecified)");
+    runner.Bind(cmd, [args](CommandContext& ctx) { return CertRevoke(ctx, *args); });
+  }
+}
+
 void AddDeletion(CLI::App& cert, CommandRunner& runner) {
   struct Spec {
     const char* name;
@@ -199,6 +243,7 @@ void AddCertCommands(CLI::App& app, CommandRunner& runner) {
   AddShowListVersions(cert, runner);
   AddDownload(cert, runner);
   AddPendingMerge(cert, runner);
+  AddRenewRevoke(cert, runner);
   AddDeletion(cert, runner);
 }
 

@@ -1,11 +1,12 @@
 #pragma once
 // `certvault cert ...`: certificates in a vault (create, import, show, list, versions, download,
-// pending, merge, delete, recover, purge). Each command is a function of a CommandContext and
-// its arguments; AddCertCommands wires them to CLI11.
+// pending, merge, renew, revoke, delete, recover, purge). Each command is a function of a
+// CommandContext and its arguments; AddCertCommands wires them to CLI11.
 
 #include <chrono>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/command_context.h"
@@ -72,6 +73,30 @@ struct CertPendingArgs {
 };
 Status CertPending(CommandContext& ctx, const CertPendingArgs& args);
 Status CertMerge(CommandContext& ctx, const std::string& name, const std::string& file);
+
+struct CertRenewArgs {
+  std::string name;
+  std::string validity;  // ISO 8601 duration overriding the policy's; "" = the policy's
+  bool wait = true;      // wait for the job to finish and show the new version
+  std::string timeout = "PT5M";
+};
+// The JSON body of POST /certificates/{name}/renew. Fails with UsageError for a validity that is
+// not an ISO 8601 duration.
+Result<nlohmann::json> BuildRenewBody(const CertRenewArgs& args);
+// Starts a renewal job; with `wait`, follows it and prints the new version, failing with the
+// job's last error if it failed.
+Status CertRenew(CommandContext& ctx, const CertRenewArgs& args);
+
+struct CertRevokeArgs {
+  std::string name;
+  std::string version;  // required unless `current`
+  bool current = false;
+  std::string reason;  // an RFC 5280 reason name; "" = the server's default (unspecified)
+};
+// The RFC 5280 spelling of a revocation reason given in any case; UsageError listing them if
+// unknown.
+Result<std::string> CanonicalRevocationReason(std::string_view reason);
+Status CertRevoke(CommandContext& ctx, const CertRevokeArgs& args);
 
 Status CertDelete(CommandContext& ctx, const std::string& name);
 Status CertRecover(CommandContext& ctx, const std::string& name);

@@ -29,6 +29,10 @@ struct CommandContext {
   bool progress = false;  // err is a terminal: show progress while waiting
   std::function<void(std::chrono::milliseconds)> sleep;
   const Clock& clock = SystemTime();  // "now" for arguments like --from PT1H
+  std::istream* in = nullptr;         // standard input (--password-stdin); nullptr: std::cin
+  // The exit status of a command that succeeded but wants a status other than 0 (`worker --once`
+  // that got no job exits 3). Failures are reported as errors instead.
+  int exit_code = 0;
 };
 
 // Prints `j` pretty-printed in JSON mode, else `table` (already rendered).

@@ -46,6 +46,12 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// CURLOPT_XFERINFOFUNCTION: a non-zero return aborts the transfer.
+int CheckCancelled(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto& cancelled = *static_cast<const std::function<bool()>*>(user);
+  return cancelled() ? 1 : 0;
+}
+
 class CurlHttpClient : public HttpClient {
  public:
   explicit CurlHttpClient(CurlOptions options) : options_(std::move(options)) {
@@ -97,7 +103,17 @@ class CurlHttpClient : public HttpClient {
       curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
     }
 
+    if (request.cancelled) {
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &CheckCancelled);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &request.cancelled);
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
+
     CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return Fail(Error(ErrorKind::kUnavailable, "ConnectionFailed",
+                        "request cancelled: " + request.method + " " + request.url));
+    }
     if (rc != CURLE_OK) {
       std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
       return Fail(Error(ErrorKind::kUnavailable, "ConnectionFailed",

@@ -5,6 +5,7 @@
 // against a fake that records requests and replays canned responses. Implementations need not be
 // thread-safe; the client is single-threaded.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,6 +23,10 @@ struct HttpRequest {
   // Optional curl CONNECT_TO entry "HOST:PORT:CONNECT_HOST:CONNECT_PORT": resolve the URL's host
   // by connecting elsewhere while TLS still verifies the URL's host.
   std::string connect_to;
+  // Optional: polled while the request is in flight (about once a second); returning true
+  // abandons it, and Send fails with "ConnectionFailed" ("request cancelled"). For long polls
+  // that a signal must be able to cut short.
+  std::function<bool()> cancelled;
 };
 
 struct HttpResponse {

@@ -19,7 +19,7 @@ CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::strin
   return cmd;
 }
 
-void CommandRunner::Bind(CLI::App& cmd, CommandFn fn, bool needs_vault) {
+void CommandRunner::Bind(CLI::App& cmd, CommandFn fn, bool needs_vault, long http_timeout_seconds) {
   const char* group = "Connection";
   cmd.add_option("--server", flags_.server,
                  "Server URL, e.g. https://localhost:8443 (env CERTVAULT_SERVER; default: the "
@@ -53,10 +53,12 @@ void CommandRunner::Bind(CLI::App& cmd, CommandFn fn, bool needs_vault) {
       ->group(group);
 
   auto self = shared_from_this();
-  cmd.callback([self, fn = std::move(fn)] { self->exit_code_ = self->Run(fn); });
+  cmd.callback([self, fn = std::move(fn), http_timeout_seconds] {
+    self->exit_code_ = self->Run(fn, http_timeout_seconds);
+  });
 }
 
-int CommandRunner::Run(const CommandFn& fn) {
+int CommandRunner::Run(const CommandFn& fn, long http_timeout_seconds) {
   try {
     auto config = ResolveConfig(flags_, ProcessEnv());
     if (!config) return ReportError(config.error(), std::cerr);
@@ -68,7 +70,8 @@ int CommandRunner::Run(const CommandFn& fn) {
     auto format = ParseOutputFormat(output);
     if (!format) return ReportError(format.error(), std::cerr);
 
-    auto http = NewCurlHttpClient({.ca_file = config->ca_file});
+    auto http =
+        NewCurlHttpClient({.ca_file = config->ca_file, .timeout_seconds = http_timeout_seconds});
     ApiClient api(*http, *config);
     CommandContext ctx{
         .api = api,
@@ -79,7 +82,7 @@ int CommandRunner::Run(const CommandFn& fn) {
         .sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }};
     if (auto s = fn(ctx); !s) return ReportError(s.error(), std::cerr);
     std::cout.flush();
-    return 0;
+    return ctx.exit_code;
   } catch (const std::exception& e) {
     // A bug, not a user error; say so rather than abort.
     std::cerr << "error: internal error: " << e.what() << "\n";

@@ -32,10 +32,11 @@ class CommandRunner : public std::enable_shared_from_this<CommandRunner> {
 
   // Adds the shared options (--server, --vault, ... --output) to `cmd` and makes `cmd` run `fn`
   // when it is chosen. `needs_vault`: whether --vault applies (management commands say no).
-  void Bind(CLI::App& cmd, CommandFn fn, bool needs_vault = true);
+  // `http_timeout_seconds` bounds each request (long polls need more than the default).
+  void Bind(CLI::App& cmd, CommandFn fn, bool needs_vault = true, long http_timeout_seconds = 60);
 
  private:
-  int Run(const CommandFn& fn);
+  int Run(const CommandFn& fn, long http_timeout_seconds);
 
   int& exit_code_;
   ConfigFlags flags_;

@@ -43,4 +43,28 @@ Result<int64_t> ParseWhen(std::string_view text, int64_t now, DurationCounts cou
   return *time;
 }
 
+Result<int64_t> ParseDurationArg(std::string_view text, std::string_view option,
+                                 int64_t min_seconds, int64_t max_seconds) {
+  int64_t seconds = -1;
+  if (AllDigits(text)) {
+    seconds = std::stoll(std::string(text));
+  } else if (!text.empty() && (text[0] == 'P' || text[0] == 'p')) {
+    std::string upper(text);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (auto parsed = model::ParseIsoDuration(upper)) seconds = *parsed;
+  }
+  if (seconds < 0) {
+    return Fail(UsageError(std::string(option) + ": '" + std::string(text.substr(0, 64)) +
+                           "' is not a duration; give an ISO 8601 duration such as PT5M or P30D, "
+                           "or seconds"));
+  }
+  if (seconds < min_seconds || seconds > max_seconds) {
+    std::string range = "at least " + std::to_string(min_seconds) + " s";
+    if (max_seconds != INT64_MAX) range += " and at most " + std::to_string(max_seconds) + " s";
+    return Fail(UsageError(std::string(option) + ": " + std::string(text.substr(0, 64)) + " is " +
+                           std::to_string(seconds) + " s; it must be " + range));
+  }
+  return seconds;
+}
+
 }  // namespace certvault::cli

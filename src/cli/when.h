@@ -22,4 +22,10 @@ enum class DurationCounts { kForward, kBack };
 Result<int64_t> ParseWhen(std::string_view text, int64_t now, DurationCounts counts,
                           std::string_view option);
 
+// A length of time (--timeout, --validity) as seconds: an ISO 8601 duration ("PT5M", "P30D", any
+// case) or whole seconds ("300"). Fails with UsageError naming `option` unless it is between
+// `min_seconds` and `max_seconds`.
+Result<int64_t> ParseDurationArg(std::string_view text, std::string_view option,
+                                 int64_t min_seconds = 1, int64_t max_seconds = INT64_MAX);
+
 }  // namespace certvault::cli

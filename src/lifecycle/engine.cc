@@ -428,8 +428,10 @@ Result<model::Job> Engine::CompleteFromWorker(std::string_view vault, std::strin
   if (!merged) {
     // A chain that does not fit the key is the worker's error: the job stays for another try.
     if (merged.error().kind() != ErrorKind::kConflict) {
+      const int64_t delay = RetryDelay(job);
       job.last_error = merged.error().message();
       EndAttempt(job, now, "retry", merged.error().message());
+      job.lease_expires = now + delay;  // no worker gets it again before then
       (void)vault_.RecordJobProgress(job, lease, "");
     }
     return Fail(merged.error());

@@ -332,6 +332,8 @@ TEST_F(EngineTest, RemoteWorkerLeasesCompletesAndALostLeaseGoesToAnother) {
       {csr.spec, other_key.Public(), clock_.NowUnix(), clock_.NowUnix() + kDay}, ca_, *ca_key_);
   EXPECT_FALSE(engine_.CompleteFromWorker("default", (*second)->job.id, "two", {wrong.ToDer()}));
   EXPECT_EQ(Jobs()[0].status, "waiting");
+  EXPECT_FALSE(engine_.LeaseForWorker("default", "w", "two")->has_value());  // backing off
+  clock_.Advance(options_.retry.max_seconds + 1);
   auto third = engine_.LeaseForWorker("default", "w", "two");
   ASSERT_TRUE(third && *third);
   auto done =
@@ -393,6 +395,28 @@ TEST_F(EngineTest, SelfRenewalClosesItsAttempt) {
   EXPECT_NE(job.attempts[0].finished, 0);
   EXPECT_TRUE(job.lease_owner.empty());
   EXPECT_EQ(Versions("app"), 2u);
+}
+
+TEST_F(EngineTest, OneRenewalAtATimeAndASupersededRenewalIsCancelled) {
+  ASSERT_TRUE(vault_.CreateCertificate("default", "app", Policy("Self", {Renew(80)}), {}, {}));
+  clock_.Advance(8 * kDay);
+  Scheduler scheduler(*store_, clock_);
+  ASSERT_EQ(*scheduler.RunDue(), 1);  // an AutoRenew job, queued
+  auto manual = vault_.RenewCertificate("default", "app", "");
+  ASSERT_FALSE(manual);  // refused while that job is open
+  EXPECT_EQ(manual.error().kind(), ErrorKind::kConflict);
+  // A renewal queued for a version that is no longer current has nothing to do.
+  {
+    auto txn = *store_->BeginWrite();
+    auto job = (*txn->ListRunnableJobs(clock_.NowUnix(), 1)).front();
+    job.source_version = "00000000000000000000000000000000";
+    ASSERT_TRUE(txn->PutJob(job));
+    ASSERT_TRUE(txn->Commit());
+  }
+  ASSERT_TRUE(engine_.RunUntilIdle());
+  EXPECT_EQ(Jobs()[0].status, "cancelled");
+  EXPECT_NE(Jobs()[0].last_error.find("renewed meanwhile"), std::string::npos);
+  EXPECT_EQ(Versions("app"), 1u);
 }
 
 TEST_F(EngineTest, ReuseKeyKeepsTheKeyAcrossRenewals) {

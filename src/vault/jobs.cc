@@ -77,6 +77,14 @@ Result<model::Job> VaultService::RenewCertificate(std::string_view vault, std::s
     return Fail(Error::Conflict("Pending operation for certificate " + cert.name +
                                 " already exists; wait for it, or cancel or delete it first"));
   }
+  // One renewal at a time: a job still queued (say, waiting to retry) would renew it too.
+  CV_ASSIGN_OR_RETURN(auto jobs, txn->ListJobs({cert.vault, cert.name, ""}, {0, 100}));
+  for (const auto& other : jobs) {
+    if (!Finished(other)) {
+      return Fail(Error::Conflict("job " + other.id + " is already renewing certificate " +
+                                  cert.name + " (status " + other.status + ")"));
+    }
+  }
   model::Job job = NewJob(cert.vault, cert.name, "manual", cert.policy.issuer.name, now);
   job.source_version = cert.current_version;
   job.validity = std::string(validity);
@@ -145,6 +153,12 @@ Result<model::PendingOperation> VaultService::StartJobOperation(model::Job job,
     CV_ASSIGN_OR_RETURN(auto cert, RequireLive(*txn, job.vault, job.name));
     CV_ASSIGN_OR_RETURN(auto existing, JobOperation(*txn, job));
     if (existing && existing->status == "inProgress") return *existing;  // started before
+    if (!job.source_version.empty() && cert.current_version != job.source_version) {
+      // Renewed meanwhile (by hand, or by another job): this renewal has nothing left to do.
+      return Fail(Error::NotFound(
+          "RenewalSuperseded", "certificate " + cert.name + " was renewed meanwhile (version " +
+                                   cert.current_version + " replaced " + job.source_version + ")"));
+    }
     policy = cert.policy;
     if (!cert.current_version.empty()) {
       CV_ASSIGN_OR_RETURN(current,
