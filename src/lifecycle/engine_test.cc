@@ -419,6 +419,31 @@ TEST_F(EngineTest, OneRenewalAtATimeAndASupersededRenewalIsCancelled) {
   EXPECT_EQ(Versions("app"), 1u);
 }
 
+TEST_F(EngineTest, AVersionDueWhenIssuedIsNotRenewedAgain) {
+  // The CA issues 1 day where the policy renews 2 days before expiry: renewing would loop.
+  Then([&](const issuer::EnrollRequest& r) -> Result<issuer::Enrollment> {
+    auto csr = crypto::ParseCsr(r.csr_der);
+    CV_ASSIGN_OR_RETURN(auto leaf, crypto::IssueCertificate({csr->spec, csr->public_key,
+                                                             r.not_before, r.not_before + kDay},
+                                                            ca_, *ca_key_));
+    return issuer::Enrollment{{leaf.ToDer(), ca_->ToDer()}, 0, false};
+  });
+  script_.steps.pop_back();  // every issue is short
+  model::LifetimeAction early;
+  early.days_before_expiry = 2;
+  early.action_type = "AutoRenew";
+  ASSERT_TRUE(vault_.CreateCertificate("default", "short", Policy("ca", {early}), {}, {}));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(engine_.RunUntilIdle());
+    clock_.Advance(60);
+  }
+  EXPECT_EQ(Versions("short"), 1u);
+  EXPECT_EQ(Jobs().size(), 1u);  // the create only
+  auto events = Events();
+  ASSERT_EQ(events.back().type, model::kCertificateNearExpiry);
+  EXPECT_NE(events.back().detail.find("skipped"), std::string::npos);
+}
+
 TEST_F(EngineTest, ReuseKeyKeepsTheKeyAcrossRenewals) {
   vault::PolicyFn policy = [](model::CertificatePolicy& p) {
     p.key.kty = "EC";

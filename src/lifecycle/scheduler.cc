@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/log.h"
 #include "common/text.h"
 #include "crypto/encoding.h"
 #include "model/lifetime.h"
@@ -56,12 +57,21 @@ Result<int> Scheduler::Handle(const model::Certificate& due, int64_t now) {
   for (const model::DueAction& d : model::DueActions(cert->policy, nbf, exp)) {
     if (d.due > now) continue;
     const std::string trigger = TriggerText(d.action);
-    const nlohmann::json detail = {{"action", d.action.action_type}, {"trigger", trigger}};
+    bool renews = EqualsIgnoreCase(d.action.action_type, "AutoRenew") &&
+                  !EqualsIgnoreCase(cert->policy.issuer.name, "Unknown");
+    nlohmann::json detail = {{"action", d.action.action_type}, {"trigger", trigger}};
+    // A version already due when it was issued (the CA gave a shorter lifetime than the action
+    // allows for) would be renewed at once, and its successor too, forever: it is not renewed.
+    if (renews && d.due <= version->attributes.created) {
+      renews = false;
+      detail["renewal"] =
+          "skipped: the version was due when issued; its lifetime is too short for " + trigger;
+      log::Warn("lifecycle: certificate " + cert->vault + "/" + cert->name + " version " +
+                version->version + " is not renewed: it was due when issued (" + trigger + ")");
+    }
     CV_RETURN_IF_ERROR(vault::AppendCertificateEvent(
         *txn, model::kCertificateNearExpiry, *version,
         "near-expiry/" + id + "/" + d.action.action_type, detail.dump(), now));
-    const bool renews = EqualsIgnoreCase(d.action.action_type, "AutoRenew") &&
-                        !EqualsIgnoreCase(cert->policy.issuer.name, "Unknown");
     if (!renews) continue;
     model::Job job;
     job.id = crypto::NewId();

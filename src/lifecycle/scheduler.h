@@ -5,7 +5,8 @@
 // the vault whenever the current version or the policy changes). RunDue takes the certificates
 // whose time has come and, for each, in one transaction: records a CertificateNearExpiry event for
 // every action due (AutoRenew and EmailContacts alike; the action is in the event's detail),
-// queues exactly one renewal job for the version when an AutoRenew action is due, records
+// queues exactly one renewal job for the version when an AutoRenew action is due (unless the
+// version was already due when it was issued: renewing it would loop), records
 // CertificateExpired once the version has expired, and moves next_check on. Events and jobs carry
 // de-duplication keys (per version and action), so a pass repeated after a crash or a policy
 // change records nothing twice. Thread-compatible: one thread runs it.
