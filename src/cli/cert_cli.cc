@@ -45,6 +45,8 @@ void AddCreate(CLI::App& cert, CommandRunner& runner) {
   cmd.add_option("--issuer", args->issuer,
                  "Issuer: Self (default), Unknown (you sign the CSR and merge), or a configured "
                  "issuer name");
+  cmd.add_option("--template", args->template_name,
+                 "The issuer's template (sent as issuer.cty), e.g. a built-in CA template name");
   cmd.add_option("--content-type", args->content_type,
                  "Form of the secret holding key and chain: pfx (default) or pem")
       ->check(CLI::IsMember({"pem", "pfx"}));

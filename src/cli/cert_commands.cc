@@ -11,6 +11,7 @@
 #include "cli/files.h"
 #include "cli/pem.h"
 #include "cli/views.h"
+#include "common/text.h"
 #include "crypto/encoding.h"
 
 namespace certvault::cli {
@@ -23,11 +24,7 @@ std::string CertPath(const std::string& name, const std::string& suffix = "") {
   return "/certificates/" + PathSegment(name) + suffix;
 }
 
-bool IsUnknownIssuer(const std::string& issuer) {
-  std::string lower = issuer;
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-  return lower == "unknown";
-}
+bool IsUnknownIssuer(const std::string& issuer) { return EqualsIgnoreCase(issuer, "Unknown"); }
 
 // The operation's failure as an Error carrying the server's code.
 Error OperationError(const json& op) {
@@ -98,6 +95,7 @@ Result<json> BuildCreateBody(const CertCreateArgs& args) {
       {"x509_props", x509},
       {"issuer", {{"name", args.issuer}}},
   };
+  if (!args.template_name.empty()) policy["issuer"]["cty"] = args.template_name;
   json body = {{"policy", policy}, {"attributes", {{"enabled", true}}}};
   CV_ASSIGN_OR_RETURN(json tags, ParseTags(args.tags));
   if (!tags.empty()) body["tags"] = tags;

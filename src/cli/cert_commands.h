@@ -30,6 +30,7 @@ struct CertCreateArgs {
   int validity_months = 0;  // 0 = server default (12)
   std::string validity;     // ISO 8601 duration; beats months
   std::string issuer = "Self";
+  std::string template_name;         // issuer.cty; empty: the issuer's default
   std::string content_type = "pfx";  // pem or pfx
   bool not_exportable = false;
   std::vector<std::string> tags;  // k=v
