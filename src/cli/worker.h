@@ -95,10 +95,6 @@ struct JobReport {
 JobReport ClassifyRun(const Result<SubprocessResult>& run, const std::string& executable,
                       int64_t timeout_seconds);
 
-// Printable UTF-8 on one line: control characters and invalid bytes become '?', line breaks
-// "; ". Keeps the last `max_bytes` bytes of `text` ("..." marks the cut).
-std::string OneLineTail(std::string_view text, size_t max_bytes);
-
 // Delays between retries of a transient failure: 1 s, doubling up to 30 s; Reset() after a
 // success.
 class Backoff {

@@ -2,6 +2,7 @@
 // ASCII case folding, as names, hosts and header names compare (and as SQLite's NOCASE does):
 // A-Z fold to a-z, every other byte stays as it is, whatever the locale.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,10 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+// The last `max_bytes` of `text` as one printable line, for error messages built from a child
+// process's output: line breaks become "; ", tabs spaces, control characters and invalid UTF-8
+// '?'; "..." in front when the start was cut off.
+std::string OneLineTail(std::string_view text, size_t max_bytes);
 
 }  // namespace certvault

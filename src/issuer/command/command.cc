@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/subprocess.h"
+#include "common/text.h"
 #include "crypto/encoding.h"
 #include "crypto/x509.h"
 #include "model/codec.h"
@@ -117,73 +118,11 @@ Result<Settings> ParseSettings(const std::string& text) {
   return s;
 }
 
-// Printable UTF-8 on one line: invalid bytes and control characters become '?', line breaks
-// "; ", so that the text is safe in JSON, logs and the dashboard.
-std::string OneLine(std::string_view in) {
-  std::string out;
-  std::string line;
-  auto flush = [&] {
-    size_t b = line.find_first_not_of(' ');
-    size_t e = line.find_last_not_of(' ');
-    if (b != std::string::npos) {
-      if (!out.empty()) out += "; ";
-      out.append(line, b, e - b + 1);
-    }
-    line.clear();
-  };
-  size_t i = 0;
-  while (i < in.size()) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    if (c == '\n' || c == '\r') {
-      flush();
-      ++i;
-      continue;
-    }
-    if (c < 0x80) {
-      line += c == '\t' ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    size_t len = (c >= 0xc2 && c <= 0xdf)   ? 2
-                 : (c >= 0xe0 && c <= 0xef) ? 3
-                 : (c >= 0xf0 && c <= 0xf4) ? 4
-                                            : 0;
-    bool ok = len > 0 && i + len <= in.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
-    }
-    if (ok && len >= 3) {  // no overlong forms, surrogates or code points above U+10FFFF
-      const auto c1 = static_cast<unsigned char>(in[i + 1]);
-      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) &&
-           !(c == 0xf4 && c1 >= 0x90);
-    }
-    if (!ok) {
-      line += '?';
-      ++i;
-      continue;
-    }
-    line.append(in.substr(i, len));
-    i += len;
-  }
-  flush();
-  return out;
-}
-
 // ": <the end of stderr>", or "" if it printed nothing.
 std::string StderrSuffix(std::string_view err) {
-  bool cut = err.size() > kStderrTail;
-  if (cut) err = err.substr(err.size() - kStderrTail);
-  std::string text = OneLine(err);
+  std::string text = OneLineTail(err, kStderrTail);
   if (text.empty()) return " (nothing on stderr)";
-  return ": " + std::string(cut ? "..." : "") + text;
-}
-
-std::string CsrPem(std::string_view der) {
-  const std::string b64 = crypto::Base64Encode(der);
-  std::string pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) pem.append(b64, i, 64).push_back('\n');
-  pem += "-----END CERTIFICATE REQUEST-----\n";
-  return pem;
+  return ": " + text;
 }
 
 Status CheckExecutable(const std::string& path) {
@@ -266,7 +205,7 @@ class CommandIssuer final : public Issuer {
     SubprocessSpec spec;
     spec.argv.push_back(cmd);
     spec.argv.insert(spec.argv.end(), settings_.args.begin(), settings_.args.end());
-    spec.stdin_data = CsrPem(request.csr_der);
+    spec.stdin_data = crypto::PemEncode("CERTIFICATE REQUEST", request.csr_der);
     spec.env = settings_.env;
     const int64_t validity = std::max<int64_t>(0, request.not_after - request.not_before);
     spec.env["CERTVAULT_VAULT"] = request.vault;
