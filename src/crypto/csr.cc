@@ -1,6 +1,7 @@
 // PKCS#10 certificate signing requests.
 
 #include "crypto/internal/keys.h"
+#include "crypto/internal/legacy_ec.h"
 #include "crypto/internal/ossl.h"
 #include "crypto/internal/pem.h"
 #include "crypto/internal/x509_spec.h"
@@ -32,7 +33,9 @@ Result<std::string> BuildCsrDer(const PrivateKey& key, const CertificateSpec& sp
       return Fail(internal::InternalError("cannot add extensions to the CSR"));
     }
   }
-  if (X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
+  const EVP_MD* md = internal::DigestForKey(key.get());
+  CV_ASSIGN_OR_RETURN(const bool signed_here, internal::LegacyEcSign(req.get(), key.get(), md));
+  if (!signed_here && X509_REQ_sign(req.get(), key.get(), md) <= 0) {
     return Fail(internal::InternalError("cannot sign the CSR"));
   }
   unsigned char* out = nullptr;

@@ -4,6 +4,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/internal/keys.h"
+#include "crypto/internal/legacy_ec.h"
 #include "crypto/internal/ossl.h"
 #include "crypto/internal/x509_spec.h"
 #include "crypto/x509.h"
@@ -218,7 +219,9 @@ Result<Certificate> IssueCertificate(const IssueRequest& request,
   if (!request.ca_issuers_urls.empty()) {
     CV_RETURN_IF_ERROR(AddCaIssuers(x509.get(), request.ca_issuers_urls));
   }
-  if (X509_sign(x509.get(), signer.get(), internal::DigestForKey(signer.get())) <= 0) {
+  const EVP_MD* md = internal::DigestForKey(signer.get());
+  CV_ASSIGN_OR_RETURN(const bool signed_here, internal::LegacyEcSign(x509.get(), signer.get(), md));
+  if (!signed_here && X509_sign(x509.get(), signer.get(), md) <= 0) {
     return Fail(internal::InternalError("cannot sign the certificate"));
   }
   return Certificate::Adopt(x509.release());

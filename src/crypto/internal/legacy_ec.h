@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "common/result.h"
 #include "crypto/internal/ossl.h"
 
 namespace certvault::crypto::internal {
@@ -20,6 +21,14 @@ EvpPkeyPtr GenerateLegacyEcKey(const std::string& curve);
 // The public half of an EC_KEY-backed key as a new EC_KEY-backed key; null if `pkey` is not
 // EC_KEY-backed (the caller then uses the generic path).
 EvpPkeyPtr LegacyEcPublicKey(EVP_PKEY* pkey);
+
+// Signs a CSR or a certificate being built with an EC_KEY-backed `key` and digest `md`: sets the
+// signature algorithm (ecdsa-with-SHA*, no parameters), DER-encodes the to-be-signed part, and
+// signs its digest with ECDSA_sign. X509_REQ_sign and X509_sign would first export the key to
+// the default provider, which costs more than the signature itself. Returns false, changing
+// nothing, if `key` is not EC_KEY-backed; the caller then signs through the generic path.
+Result<bool> LegacyEcSign(X509_REQ* req, EVP_PKEY* key, const EVP_MD* md);
+Result<bool> LegacyEcSign(X509* cert, EVP_PKEY* key, const EVP_MD* md);
 
 // The uncompressed public point (04 || X || Y) of an EC_KEY-backed key; empty otherwise
 // (EVP_PKEY_get_octet_string_param does not reach an EC_KEY in OpenSSL 3.0).
