@@ -47,7 +47,7 @@ class ApiTest : public ::testing::Test {
     options.issuer = options.audience = "https://localhost";
     tokens_ = std::move(*auth::TokenService::Open(*store_, *kek_, clock_, options));
     api_ = std::make_unique<Api>(Services{vault_, *tokens_, identities_, audit_store_, "localhost",
-                                          nullptr, engine_, *store_},
+                                          nullptr, engine_, *store_, nullptr, nullptr},
                                  authorizer_, writer_, ApiOptions{});
     token_ = tokens_->IssueForClient("admin", "s3cret", "")->access_token;
   }
