@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   libboost-dev libboost-system-dev libssl-dev openssl libsqlite3-dev sqlite3
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
-  libgtest-dev libgmock-dev libcurl4-openssl-dev jq
+  libgtest-dev libgmock-dev libcurl4-openssl-dev libgoogle-perftools-dev jq
   pebble
 )
 # Node.js may come from elsewhere than Debian (with npm bundled, which Debian's npm package then
