@@ -12,6 +12,12 @@
 namespace certvault::lifecycle {
 namespace {
 
+vault::IssuerPatch ProviderOnly(std::string provider) {
+  vault::IssuerPatch patch;
+  patch.provider = std::move(provider);
+  return patch;
+}
+
 constexpr int64_t kDay = 86400;
 
 // What the fake CA does on each Enroll call, in order; the last one repeats.
@@ -62,7 +68,7 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(txn->PutVault({"default", clock_.NowUnix()}));
     ASSERT_TRUE(txn->Commit());
     registry_.Register("fake", std::make_unique<FakeProvider>(script_));
-    ASSERT_TRUE(vault_.SetIssuer("default", "ca", {.provider = "fake"}, true));
+    ASSERT_TRUE(vault_.SetIssuer("default", "ca", ProviderOnly("fake"), true));
     ca_key_ = *crypto::PrivateKey::Generate({crypto::KeyKind::kEc, 0, "P-256"});
     crypto::CertificateSpec ca_spec;
     ca_spec.subject = "CN=Fake CA";
@@ -308,7 +314,7 @@ TEST_F(EngineTest, RemoteWorkerLeasesCompletesAndALostLeaseGoesToAnother) {
   Then([](const issuer::EnrollRequest&) -> Result<issuer::Enrollment> {
     return issuer::Enrollment{{}, 0, true};
   });
-  ASSERT_TRUE(vault_.SetIssuer("default", "w", {.provider = "remote"}, true));
+  ASSERT_TRUE(vault_.SetIssuer("default", "w", ProviderOnly("remote"), true));
   ASSERT_TRUE(vault_.CreateCertificate("default", "svc", Policy("w", {}), {}, {}));
   ASSERT_TRUE(engine_.RunUntilIdle());
   EXPECT_EQ(Jobs()[0].status, "waiting");

@@ -14,6 +14,7 @@
 // keyed by (vault, name) and names compare case-insensitively, as in Key Vault.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -153,6 +154,19 @@ class Store {
   virtual ~Store() = default;
   virtual Result<std::unique_ptr<Transaction>> BeginRead() = 0;
   virtual Result<std::unique_ptr<Transaction>> BeginWrite() = 0;
+
+  // Runs `body` in a write transaction and commits it: returns Ok once the writes are durable,
+  // or `body`'s error (or the commit's) with none of them kept. `body` may run on another thread
+  // (the SQLite store runs the bodies of concurrent calls one after another on its writer thread,
+  // in one commit); the caller waits meanwhile, so `body` may use the caller's locals. `body` must
+  // use only the transaction it is given: it must not start another transaction or wait for
+  // anything. Prefer this to BeginWrite for short transactions on hot paths.
+  using WriteBody = std::function<Status(Transaction&)>;
+  virtual Status Write(const WriteBody& body) {  // inline: Store keeps no key function
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, BeginWrite());
+    CV_RETURN_IF_ERROR(body(*txn));
+    return txn->Commit();
+  }
 };
 
 // Opens (creating and migrating as needed) the SQLite store at `path`.

@@ -1480,6 +1480,66 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAreSerialisedAndLoseNothing) {
             static_cast<size_t>(kThreads * kPerThread));
 }
 
+TEST_P(StoreConformanceTest, WriteCommitsItsBodyAndKeepsNothingOfAFailingOne) {
+  MustOk(store_->Write([](Transaction& t) { return t.PutSetting("a", "1"); }));
+  EXPECT_EQ(Must(Read()->GetSetting("a")), "1");
+  Status refused = store_->Write([](Transaction& t) -> Status {
+    CV_RETURN_IF_ERROR(t.PutSetting("b", "2"));
+    return Fail(Error::Conflict("changed my mind"));
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message(), "changed my mind");
+  EXPECT_EQ(Must(Read()->GetSetting("b")), std::nullopt);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentWritesAndWriteTransactionsLoseNothing) {
+  // Write bodies (the SQLite store runs them on its writer thread, several to a commit) and
+  // BeginWrite transactions at once; every fifth body fails after writing, which must undo its
+  // own writes only.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20;
+  Write([](Transaction& t) { MustOk(t.PutSetting("counter", "0")); });
+  std::atomic<int> succeeded{0};
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kPerThread; ++j) {
+        const std::string name = "t" + std::to_string(i) + "-" + std::to_string(j);
+        const bool fails = j % 5 == 4;
+        auto body = [&](Transaction& t) -> Status {
+          CV_ASSIGN_OR_RETURN(auto counter, t.GetSetting("counter"));
+          CV_RETURN_IF_ERROR(t.PutSetting("counter", std::to_string(std::stoi(*counter) + 1)));
+          CV_RETURN_IF_ERROR(t.PutCertificate(MakeCert("v1", name)));
+          if (fails) return Fail(Error::Conflict("deliberate"));
+          return Ok();
+        };
+        Status status = Ok();
+        if (i % 2 == 0) {
+          status = store_->Write(body);
+        } else {
+          auto txn = store_->BeginWrite();
+          status = txn ? body(**txn).and_then([&] { return (*txn)->Commit(); })
+                       : Status(Fail(txn.error()));
+        }
+        if (status) {
+          ++succeeded;
+        } else if (!fails || status.error().message() != "deliberate") {
+          ++unexpected;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(succeeded.load(), kThreads * kPerThread * 4 / 5);
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetSetting("counter")), std::to_string(succeeded.load()));
+  EXPECT_EQ(Must(r->ListCertificates("v1", Deleted::kExclude, {0, -1})).size(),
+            static_cast<size_t>(succeeded.load()));
+  EXPECT_EQ(Must(r->GetCertificate("v1", "t0-4")), std::nullopt);
+}
+
 TEST_P(StoreConformanceTest, TransactionMayOutliveTheStore) {
   auto r = Read();
   store_.reset();
@@ -1504,6 +1564,19 @@ class SqliteStoreTest : public StoreTestBase {
     return out;
   }
 };
+
+TEST_F(SqliteStoreTest, AThrowingWriteBodyFailsAloneAndTheWriterThreadGoesOn) {
+  Status thrown = store_->Write([](Transaction& t) -> Status {
+    MustOk(t.PutSetting("a", "1"));
+    throw std::runtime_error("bug");
+  });
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().kind(), ErrorKind::kInternal);
+  MustOk(store_->Write([](Transaction& t) { return t.PutSetting("b", "2"); }));
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetSetting("a")), std::nullopt);
+  EXPECT_EQ(Must(r->GetSetting("b")), "2");
+}
 
 TEST_F(SqliteStoreTest, DataPersistsAcrossReopen) {
   Certificate cert = MakeCert("v1", "c");

@@ -127,6 +127,12 @@ Status VaultService::Commit(store::Transaction& txn) {
   return Ok();
 }
 
+Status VaultService::Write(const store::Store::WriteBody& body) {
+  CV_RETURN_IF_ERROR(store_.Write(body));
+  generation_.fetch_add(1);
+  return Ok();
+}
+
 Result<SecretView> VaultService::GetSecret(std::string_view vault, std::string_view name,
                                            std::string_view version) {
   std::string key = AsciiLower(vault) + "/" + AsciiLower(name) + "/" + std::string(version);

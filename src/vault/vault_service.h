@@ -251,6 +251,8 @@ class VaultService {
                                 std::string_view version);
   // Commits a write transaction and invalidates every cached read.
   Status Commit(store::Transaction& txn);
+  // store::Store::Write, then invalidates every cached read.
+  Status Write(const store::Store::WriteBody& body);
 
   // Rendered secret values, the hot read path. An entry is valid while no write has committed
   // since the read that filled it began (generation_ unchanged). This process is the only writer
