@@ -58,7 +58,7 @@ void AuditWriter::Record(model::AuditRecord record, std::function<void(Status)> 
       queued_records_.pop_back();  // keeps the two vectors parallel
       throw;
     }
-    const bool wake = idle_ || (delaying_ && queued_records_.size() >= options_.max_batch);
+    const bool wake = idle_;
     idle_ = false;
     lock.unlock();
     if (wake) wake_.notify_one();
@@ -87,8 +87,6 @@ void AuditWriter::Run() {
   const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
   std::vector<model::AuditRecord> records;
   std::vector<Done> dones;
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point last_batch_end;  // the epoch before the first batch: not busy
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -98,14 +96,6 @@ void AuditWriter::Run() {
         idle_ = false;
       }
       if (queued_records_.empty()) return;  // stopping, and everything queued is done
-      const bool full = stopping_ || queued_records_.size() >= max_batch;
-      if (!full && options_.commit_delay.count() > 0 &&
-          Clock::now() - last_batch_end < options_.busy_window) {
-        delaying_ = true;
-        wake_.wait_for(lock, options_.commit_delay,
-                       [&] { return stopping_ || queued_records_.size() >= max_batch; });
-        delaying_ = false;
-      }
       if (queued_records_.size() <= max_batch) {
         records.swap(queued_records_);
         dones.swap(queued_dones_);
@@ -134,7 +124,6 @@ void AuditWriter::Run() {
     for (const auto& done : dones) Complete(done, status);
     records.clear();
     dones.clear();
-    last_batch_end = Clock::now();
   }
 }
 

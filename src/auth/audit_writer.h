@@ -7,19 +7,12 @@
 // and one fsync; then it calls each record's `done`. Completion is a callback rather than a wait
 // so that the I/O threads answering requests never block on the disk.
 //
-// Under load, records arrive in bursts (a store batch commits and a dozen requests are answered
-// within a millisecond), and the writer would take the first one or two alone. So when it wakes
-// less than `busy_window` after its previous batch, it waits up to `commit_delay` for the rest of
-// the burst before writing (PostgreSQL's commit_delay, for the same reason): fewer, larger
-// commits, each fsync shared by more requests. An idle writer writes at once.
-//
 // Thread safety: Record, healthy and Stop may be called from any thread. `done` callbacks run on
 // the writer thread, one after another (a refused record's runs at once on the caller's): they
 // must be short and must not wait for another record's completion, which would deadlock the
 // writer. An exception thrown by a callback is logged and otherwise ignored.
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -36,9 +29,6 @@ namespace certvault::auth {
 struct AuditWriterOptions {
   size_t max_batch = 1000;    // records per Append at most (0 counts as 1)
   size_t max_queue = 100000;  // records waiting for a batch at most; more are refused
-  // Group commit delay under load (see above); zero writes every batch at once.
-  std::chrono::microseconds commit_delay{1000};
-  std::chrono::microseconds busy_window{5000};
 };
 
 class AuditWriter {
@@ -82,7 +72,6 @@ class AuditWriter {
   std::vector<model::AuditRecord> queued_records_;  // guarded by mu_
   std::vector<Done> queued_dones_;                  // guarded by mu_, parallel to queued_records_
   bool idle_ = false;                               // guarded by mu_
-  bool delaying_ = false;  // guarded by mu_: the writer waits out commit_delay (wake when full)
   bool stopping_ = false;                           // guarded by mu_
 
   std::atomic<bool> healthy_{true};  // written by the writer thread only

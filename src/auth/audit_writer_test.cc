@@ -208,46 +208,6 @@ TEST(AuditWriterTest, AnIdleWriterIsWokenByTheNextRecord) {
   EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 1, 1}));
 }
 
-TEST(AuditWriterTest, UnderLoadTheWriterWaitsOutTheCommitDelayForTheBurst) {
-  FakeAuditStore store;
-  AuditWriter writer(store, {.commit_delay = 300ms, .busy_window = 60s});
-  Outcomes first;
-  writer.Record(MakeRecord(0), first.Callback());  // no batch before it: written at once
-  EXPECT_EQ(CountOk(first.Await()), 1u);
-  Outcomes burst;
-  for (int i = 1; i <= 3; ++i) {
-    writer.Record(MakeRecord(i), burst.Callback());
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(CountOk(burst.Await()), 3u);
-  EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 3}));
-}
-
-TEST(AuditWriterTest, AnIdleWriterDoesNotDelay) {
-  FakeAuditStore store;
-  // A delay far longer than Await's 10 s: any wait would fail the test.
-  AuditWriter writer(store, {.commit_delay = 60s, .busy_window = 1ms});
-  for (int i = 0; i < 2; ++i) {
-    Outcomes outcomes;
-    writer.Record(MakeRecord(i), outcomes.Callback());
-    EXPECT_EQ(CountOk(outcomes.Await()), 1u);
-    std::this_thread::sleep_for(20ms);  // longer than busy_window: the writer is idle again
-  }
-  EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 1}));
-}
-
-TEST(AuditWriterTest, AFullBatchEndsTheCommitDelay) {
-  FakeAuditStore store;
-  AuditWriter writer(store, {.max_batch = 3, .commit_delay = 60s, .busy_window = 60s});
-  Outcomes first;
-  writer.Record(MakeRecord(0), first.Callback());
-  EXPECT_EQ(CountOk(first.Await()), 1u);
-  Outcomes burst;
-  for (int i = 1; i <= 3; ++i) writer.Record(MakeRecord(i), burst.Callback());
-  EXPECT_EQ(CountOk(burst.Await()), 3u);  // within Await's 10 s, not the 60 s delay
-  EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 3}));
-}
-
 TEST(AuditWriterTest, BatchesAreCappedAtMaxBatch) {
   FakeAuditStore store;
   Outcomes outcomes;
