@@ -36,7 +36,7 @@ struct Page {
 
 struct JobFilter {
   std::string vault;
-  std::string name;    // certificate name
+  std::string name;  // certificate name
   std::string status;
 };
 

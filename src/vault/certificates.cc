@@ -207,9 +207,9 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
     op.vault = cert.vault;
     op.name = cert.name;
     if (issued) {
-      model::CertificateVersion v = NewVersion(cert, version_id, {issued->ToDer()},
-                                               std::move(wrapped_key), *issued, attributes, tags,
-                                               now);
+      model::CertificateVersion v =
+          NewVersion(cert, version_id, {issued->ToDer()}, std::move(wrapped_key), *issued,
+                     attributes, tags, now);
       cert.current_version = version_id;
       CV_RETURN_IF_ERROR(RecordNewVersion(txn, cert, v, now));
       CV_RETURN_IF_ERROR(txn.PutCertificateVersion(v));

@@ -77,8 +77,8 @@ Status SignInto(unsigned char* tbs, int tbs_len, EC_KEY* ec, const EVP_MD* md,
   }
   std::string sig(static_cast<size_t>(ECDSA_size(ec)), '\0');
   unsigned int sig_len = 0;
-  if (ECDSA_sign(0, digest, static_cast<int>(digest_len), reinterpret_cast<unsigned char*>(sig.data()),
-                 &sig_len, ec) != 1 ||
+  if (ECDSA_sign(0, digest, static_cast<int>(digest_len),
+                 reinterpret_cast<unsigned char*>(sig.data()), &sig_len, ec) != 1 ||
       ASN1_BIT_STRING_set(signature, reinterpret_cast<unsigned char*>(sig.data()),
                           static_cast<int>(sig_len)) != 1) {
     return Fail(InternalError("cannot sign"));
@@ -133,8 +133,7 @@ Result<bool> LegacyEcSign(X509* cert, EVP_PKEY* key, const EVP_MD* md) {
   CV_RETURN_IF_ERROR(SetEcdsaAlgorithm(const_cast<X509_ALGOR*>(outer_alg), md));
   unsigned char* tbs = nullptr;
   const int tbs_len = i2d_re_X509_tbs(cert, &tbs);  // re-encodes: the cached encoding is stale
-  CV_RETURN_IF_ERROR(
-      SignInto(tbs, tbs_len, ec.get(), md, const_cast<ASN1_BIT_STRING*>(signature)));
+  CV_RETURN_IF_ERROR(SignInto(tbs, tbs_len, ec.get(), md, const_cast<ASN1_BIT_STRING*>(signature)));
   return true;
 }
 

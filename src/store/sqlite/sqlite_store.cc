@@ -1029,9 +1029,10 @@ class SqliteStore final : public Store {
     shared_->queued_writers.fetch_sub(1);
     for (WriteRequest* request : round) {
       SqliteTransaction txn(shared_, InWriterRound{});
-      request->result = txn.Begin()
-                            .and_then([&] { return RunBody(*request->body, txn); })
-                            .and_then([&] { return txn.Commit(); });
+      request->result =
+          txn.Begin().and_then([&] { return RunBody(*request->body, txn); }).and_then([&] {
+            return txn.Commit();
+          });
     }  // an uncommitted txn rolls its savepoint back here
     const Status committed = shared_->FinishBatchLocked();
     lock.unlock();
