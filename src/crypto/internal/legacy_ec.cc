@@ -44,12 +44,15 @@ struct EcKeyDeleter {
 };
 using EcKeyPtr = std::unique_ptr<EC_KEY, EcKeyDeleter>;
 
+// Whether `pkey` is backed by an EC_KEY. EVP_PKEY_get0_EC_KEY would export a provider key into
+// a cached EC_KEY; only keys that are EC_KEY-backed already take this file's paths.
+bool IsEcKeyBacked(EVP_PKEY* pkey) {
+  return EVP_PKEY_get0_provider(pkey) == nullptr && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC;
+}
+
 // The EC_KEY of an EC_KEY-backed key (a new reference), null for any other key.
 EcKeyPtr EcKeyOf(EVP_PKEY* pkey) {
-  if (EVP_PKEY_get0_provider(pkey) != nullptr || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
-    return nullptr;
-  }
-  return EcKeyPtr(EVP_PKEY_get1_EC_KEY(pkey));
+  return IsEcKeyBacked(pkey) ? EcKeyPtr(EVP_PKEY_get1_EC_KEY(pkey)) : nullptr;
 }
 
 void FreeBytes(unsigned char* p) { OPENSSL_free(p); }
@@ -99,8 +102,7 @@ EvpPkeyPtr GenerateLegacyEcKey(const std::string& curve) {
     EC_KEY_free(ec);
     return nullptr;
   }
-  EC_KEY_set_asn1_flag(ec, OPENSSL_EC_NAMED_CURVE);
-  return Wrap(ec);
+  return Wrap(ec);  // the group copied from CachedGroup encodes the curve by name
 }
 
 Result<bool> LegacyEcSign(X509_REQ* req, EVP_PKEY* key, const EVP_MD* md) {
@@ -138,11 +140,7 @@ Result<bool> LegacyEcSign(X509* cert, EVP_PKEY* key, const EVP_MD* md) {
 }
 
 EvpPkeyPtr LegacyEcPublicKey(EVP_PKEY* pkey) {
-  // EVP_PKEY_get0_EC_KEY would export a provider key into a cached EC_KEY; only keys that are
-  // EC_KEY-backed already are handled here.
-  if (EVP_PKEY_get0_provider(pkey) != nullptr || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
-    return nullptr;
-  }
+  if (!IsEcKeyBacked(pkey)) return nullptr;
   const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(pkey);
   if (ec == nullptr) return nullptr;
   EC_KEY* pub = EC_KEY_new();
@@ -156,9 +154,7 @@ EvpPkeyPtr LegacyEcPublicKey(EVP_PKEY* pkey) {
 }
 
 std::string LegacyEcEncodedPoint(EVP_PKEY* pkey) {
-  if (EVP_PKEY_get0_provider(pkey) != nullptr || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
-    return {};
-  }
+  if (!IsEcKeyBacked(pkey)) return {};
   const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(pkey);
   if (ec == nullptr || EC_KEY_get0_public_key(ec) == nullptr) return {};
   unsigned char buf[1 + 2 * 66];
