@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "api/decode.h"
 #include "api/render.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -104,15 +105,8 @@ Result<std::string> Api::VaultForHost(std::string_view host_header) const {
                       "the host " + host + " does not name a vault under ." + options_.dns_suffix));
 }
 
-HttpResponse Api::ErrorResponse(const Error& error) const {
-  HttpResponse r;
-  r.status = error.http_status();
-  r.body = RenderError(error);
-  return r;
-}
-
 HttpResponse Api::Challenge(const HttpRequest& request, const Error& error) const {
-  HttpResponse r = ErrorResponse(error);
+  HttpResponse r = ErrorAnswer(error);
   const std::string authority = "https://" + options_.dns_suffix +
                                 SplitHostHeader(request.Header("host")).port + "/certvault";
   r.headers.emplace_back("WWW-Authenticate", "Bearer authorization=\"" + authority +
@@ -135,7 +129,7 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
   route = match.route;
   const Access access = match.route ? match.route->access : Access::kDataPlane;
   if (!audit_.healthy()) {
-    return ErrorResponse(
+    return ErrorAnswer(
         AuditUnavailable("the audit trail cannot be written; requests are refused until it can"));
   }
   // Known before authentication, so that refused requests are audited with them too.
@@ -155,29 +149,29 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
     if (!caller) return Challenge(request, caller.error());
     ctx.caller = *caller;
   }
-  if (!vault) return ErrorResponse(vault.error());
+  if (!vault) return ErrorAnswer(vault.error());
   // The key is only built when throttling is on: it costs an allocation per request.
   const std::string& who =
       ctx.caller.client_id.empty() ? request.remote_address : ctx.caller.client_id;
   if (int64_t wait = limiter_.enabled() ? limiter_.Acquire(who + "|" + ctx.vault) : 0; wait > 0) {
     HttpResponse r =
-        ErrorResponse(Error(ErrorKind::kTooManyRequests, "Throttled",
-                            "too many requests from this caller to this vault; retry after " +
-                                std::to_string(wait) + " seconds"));
+        ErrorAnswer(Error(ErrorKind::kTooManyRequests, "Throttled",
+                          "too many requests from this caller to this vault; retry after " +
+                              std::to_string(wait) + " seconds"));
     r.headers.emplace_back("Retry-After", std::to_string(wait));
     return r;
   }
   if (!match.route) {
     if (match.path_matched) {
-      return ErrorResponse(Error(ErrorKind::kMethodNotAllowed, "MethodNotAllowed",
-                                 "method " + request.method + " is not allowed here"));
+      return ErrorAnswer(Error(ErrorKind::kMethodNotAllowed, "MethodNotAllowed",
+                               "method " + request.method + " is not allowed here"));
     }
-    return ErrorResponse(Error::NotFound("NotFound", "no operation at " + request.path));
+    return ErrorAnswer(Error::NotFound("NotFound", "no operation at " + request.path));
   }
   auto name = ctx.params.find("name");
   if (name != ctx.params.end()) {
     if (auto ok = ValidateObjectName(name->second, "object"); !ok) {
-      return ErrorResponse(ok.error());
+      return ErrorAnswer(ok.error());
     }
   }
   if (access != Access::kPublic) {
@@ -185,16 +179,16 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
                               name == ctx.params.end() ? std::string_view() : name->second};
     if (auto allowed = authorizer_.Authorize(ctx.caller.client_id, target); !allowed) {
       if (allowed.error().http_status() == 401) return Challenge(request, allowed.error());
-      return ErrorResponse(allowed.error());
+      return ErrorAnswer(allowed.error());
     }
   }
   try {
     auto result = match.route->handler(ctx, request);
-    if (!result) return ErrorResponse(result.error());
+    if (!result) return ErrorAnswer(result.error());
     return std::move(*result);
   } catch (const std::exception& e) {
     log::Error("handler " + match.route->operation + " threw: " + e.what());
-    return ErrorResponse(Error::Internal("internal error; request id " + ctx.request_id));
+    return ErrorAnswer(Error::Internal("internal error; request id " + ctx.request_id));
   }
 }
 
@@ -205,12 +199,27 @@ void Api::Handle(HttpRequest& request, Respond respond) const {
   const Route* route = nullptr;
   HttpResponse response = Run(request, ctx, route);
   if (response.defer) {
-    // The request is copied: the answer outlives this call.
-    auto later = std::move(response.defer);
-    later([this, request = request, ctx = std::move(ctx), route,
-           respond = std::move(respond)](HttpResponse answer) mutable {
-      Audit(request, ctx, route, std::move(answer), std::move(respond));
-    });
+    // The request is copied: the answer outlives this call. The first answer counts: a handler
+    // that throws after answering is not answered twice.
+    struct Deferred {
+      HttpRequest request;
+      RequestContext ctx;
+      Respond respond;
+      std::atomic<bool> answered{false};
+    };
+    auto deferred = std::make_shared<Deferred>(request, std::move(ctx), std::move(respond));
+    auto answer = [this, deferred, route](HttpResponse answer) {
+      if (deferred->answered.exchange(true)) return;
+      Audit(deferred->request, deferred->ctx, route, std::move(answer),
+            std::move(deferred->respond));
+    };
+    try {
+      response.defer(answer);
+    } catch (const std::exception& e) {
+      log::Error("handler " + route->operation + " threw: " + e.what());
+      answer(
+          ErrorAnswer(Error::Internal("internal error; request id " + deferred->ctx.request_id)));
+    }
     return;
   }
   Audit(request, ctx, route, std::move(response), std::move(respond));
@@ -257,7 +266,7 @@ void Api::Audit(const HttpRequest& request, const RequestContext& ctx, const Rou
       log::Error("audit record not written for request " + request_id + " (" +
                  (route ? route->operation : "unknown") + ", HTTP " +
                  std::to_string(response.status) + "); answered 503 instead");
-      HttpResponse refused = ErrorResponse(
+      HttpResponse refused = ErrorAnswer(
           AuditUnavailable("the request could not be audited, so its result is withheld"));
       for (auto& header : response.headers) {
         if (header.first.starts_with("x-ms-")) refused.headers.push_back(header);

@@ -54,7 +54,6 @@ class Api {
  private:
   HttpResponse Run(HttpRequest& request, RequestContext& ctx, const Route*& route) const;
   HttpResponse Challenge(const HttpRequest& request, const Error& error) const;
-  HttpResponse ErrorResponse(const Error& error) const;
   // The vault a Host header addresses, or an error.
   Result<std::string> VaultForHost(std::string_view host) const;
   void Audit(const HttpRequest& request, const RequestContext& ctx, const Route* route,

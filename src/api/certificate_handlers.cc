@@ -33,18 +33,30 @@ Result<vault::PolicyFn> PolicyPatch(const json& body) {
 
 }  // namespace
 
+// Answered when the new version is durable, without holding this thread meanwhile: the store's
+// writer thread hands the result on, so a batch of creates leaves together.
 Result<HttpResponse> CreateCertificate(Services& s, RequestContext& ctx, const HttpRequest& req) {
   CV_ASSIGN_OR_RETURN(json body, JsonBody(req, true));
   CV_ASSIGN_OR_RETURN(auto policy, PolicyPatch(body));
   CV_ASSIGN_OR_RETURN(auto attributes, DecodeAttributes(body));
   CV_ASSIGN_OR_RETURN(auto tags, DecodeTags(body));
-  CV_ASSIGN_OR_RETURN(auto op,
-                      s.vault.CreateCertificate(ctx.vault, Name(ctx), policy, attributes, tags));
-  HttpResponse r = Json(202, RenderOperation(ctx.base_url, op));
-  r.headers.emplace_back("Location", ctx.base_url + "/certificates/" + op.name +
-                                         "/pending?api-version=7.5&request_id=" + op.request_id);
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
+  HttpResponse deferred;
+  deferred.defer = [&s, vault = ctx.vault, name = Name(ctx), base_url = ctx.base_url,
+                    policy = std::move(policy), attributes = std::move(attributes),
+                    tags = std::move(tags)](std::function<void(HttpResponse)> answer) {
+    s.vault.CreateCertificateAsync(
+        vault, name, policy, attributes, tags,
+        [base_url, answer](Result<model::PendingOperation> op) {
+          if (!op) return answer(ErrorAnswer(op.error()));
+          HttpResponse r = Json(202, RenderOperation(base_url, *op));
+          r.headers.emplace_back("Location",
+                                 base_url + "/certificates/" + op->name +
+                                     "/pending?api-version=7.5&request_id=" + op->request_id);
+          r.headers.emplace_back("Retry-After", "1");
+          answer(std::move(r));
+        });
+  };
+  return deferred;
 }
 
 Result<HttpResponse> ImportCertificate(Services& s, RequestContext& ctx, const HttpRequest& req) {

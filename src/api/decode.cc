@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "api/render.h"
 #include "common/names.h"
 #include "model/codec.h"
 
@@ -105,6 +106,13 @@ HttpResponse Json(int status, const json& body) {
   HttpResponse r;
   r.status = status;
   r.body = body.dump();
+  return r;
+}
+
+HttpResponse ErrorAnswer(const Error& error) {
+  HttpResponse r;
+  r.status = error.http_status();
+  r.body = RenderError(error);
   return r;
 }
 

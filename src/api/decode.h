@@ -39,6 +39,8 @@ Status CheckName(const std::string& name, const char* what);
 
 HttpResponse Json(int status, const nlohmann::json& body);
 HttpResponse NoContent();  // 204
+// An error in Key Vault's envelope, with its HTTP status. The one place errors become responses.
+HttpResponse ErrorAnswer(const Error& error);
 // body["value"] as a required string (backup blobs, restore).
 Result<std::string> RequiredValue(const nlohmann::json& body);
 

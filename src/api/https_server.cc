@@ -20,6 +20,7 @@
 #include "api/render.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/thread.h"
 
 namespace certvault::api {
 
@@ -261,7 +262,11 @@ class BeastServer final : public HttpsServer {
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();
-    for (int i = 0; i < io_threads_; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < io_threads_; ++i)
+      threads_.emplace_back([this] {
+        NameThisThread("cv-io");
+        ioc_.run();
+      });
     return Ok();
   }
 

@@ -43,13 +43,6 @@ json RenderIssuer(const RequestContext& ctx, const model::Issuer& i) {
   return out;
 }
 
-HttpResponse ErrorAnswer(const Error& error) {
-  HttpResponse r;
-  r.status = error.http_status();
-  r.body = RenderError(error);
-  return r;
-}
-
 Result<vault::IssuerPatch> DecodeIssuer(const json& body) {
   vault::IssuerPatch p;
   CV_ASSIGN_OR_RETURN(p.provider, OptionalString(body, "provider"));

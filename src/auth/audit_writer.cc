@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread.h"
+#include "common/wake_batch.h"
 
 namespace certvault::auth {
 namespace {
@@ -61,7 +63,8 @@ void AuditWriter::Record(model::AuditRecord record, std::function<void(Status)> 
     const bool wake = idle_;
     idle_ = false;
     lock.unlock();
-    if (wake) wake_.notify_one();
+    // In a burst of completions (WakeBatch), the writer wakes once, after the last record of it.
+    if (wake && !WakeBatch::Defer(this, [this] { wake_.notify_one(); })) wake_.notify_one();
     return;
   }
   const char* refusal = stopping_ ? "audit writer: stopped" : "audit writer: queue full";
@@ -83,6 +86,7 @@ void AuditWriter::Stop() {
 }
 
 void AuditWriter::Run() {
+  NameThisThread("cv-audit-write");
   current_writer = this;
   const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
   std::vector<model::AuditRecord> records;

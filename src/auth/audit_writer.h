@@ -5,7 +5,9 @@
 // reports the record durable. One background thread takes whatever is queued (up to max_batch
 // records) and writes it with a single AuditStore::Append, so concurrent requests share one commit
 // and one fsync; then it calls each record's `done`. Completion is a callback rather than a wait
-// so that the I/O threads answering requests never block on the disk.
+// so that the I/O threads answering requests never block on the disk. Records made inside a
+// WakeBatch (the store's writer thread answering a batch of creates) wake the writer once, when
+// the batch closes, so that they make one append instead of a first record alone and the rest.
 //
 // Thread safety: Record, healthy and Stop may be called from any thread. `done` callbacks run on
 // the writer thread, one after another (a refused record's runs at once on the caller's): they

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/wake_batch.h"
+
 namespace certvault::auth {
 namespace {
 
@@ -206,6 +208,21 @@ TEST(AuditWriterTest, AnIdleWriterIsWokenByTheNextRecord) {
     std::this_thread::sleep_for(20ms);  // the writer goes back to waiting for a record
   }
   EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{1, 1, 1}));
+}
+
+TEST(AuditWriterTest, RecordsMadeInAWakeBatchWakeTheWriterOnceForOneAppend) {
+  FakeAuditStore store;
+  Outcomes outcomes;
+  AuditWriter writer(store);
+  std::this_thread::sleep_for(20ms);  // the writer is waiting for a record
+  {
+    WakeBatch batch;
+    for (int i = 0; i < 10; ++i) writer.Record(MakeRecord(i), outcomes.Callback());
+    std::this_thread::sleep_for(20ms);  // not woken by the first record: nothing is appended
+    EXPECT_TRUE(store.batch_sizes().empty());
+  }
+  EXPECT_EQ(CountOk(outcomes.Await()), 10u);
+  EXPECT_EQ(store.batch_sizes(), (std::vector<size_t>{10}));
 }
 
 TEST(AuditWriterTest, BatchesAreCappedAtMaxBatch) {

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/text.h"
+#include "common/thread.h"
 #include "common/time_text.h"
 #include "crypto/encoding.h"
 #include "issuer/worker/worker.h"
@@ -82,6 +83,7 @@ void Engine::Wake() {
 }
 
 void Engine::SchedulerLoop() {
+  NameThisThread("cv-scheduler");
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
@@ -101,6 +103,7 @@ void Engine::SchedulerLoop() {
 }
 
 void Engine::RunnerLoop(int index) {
+  NameThisThread("cv-job-" + std::to_string(index));
   const std::string owner = options_.owner + "/" + std::to_string(index);
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
@@ -380,6 +383,7 @@ Status Engine::AwaitWorkerJob(std::string vault, std::string issuer, std::string
 }
 
 void Engine::WaiterLoop() {
+  NameThisThread("cv-job-waiter");
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     // Take the held polls, try each, and put back those still waiting.

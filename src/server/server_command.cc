@@ -353,6 +353,7 @@ int Run(const ServerOptions& options) {
   log::Info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
             ", shutting down");
   server->Stop();
+  state->store->Drain();  // creates still committing answer through the audit writer
   engine.Stop();
   http01.Stop();
   audit.Stop();

@@ -167,6 +167,17 @@ class Store {
     CV_RETURN_IF_ERROR(body(*txn));
     return txn->Commit();
   }
+
+  // Write without waiting: `done` gets what Write would return, exactly once, and the caller goes
+  // on meanwhile (a request thread is not held while the commit's fsync runs). `body` is kept
+  // until it has run, so it must own what it uses. `done` runs on the thread that committed (the
+  // SQLite store's writer thread) or, if the write is refused or runs in place, on the caller's;
+  // it must be short and must not wait for another write, which would deadlock the writer.
+  using WriteDone = std::function<void(Status)>;
+  virtual void WriteAsync(WriteBody body, WriteDone done) { done(Write(body)); }
+  // Returns once every WriteAsync queued before the call has run its `done`: a server stops taking
+  // requests, drains, and only then destroys what the `done`s use.
+  virtual void Drain() {}
 };
 
 // Opens (creating and migrating as needed) the SQLite store at `path`.

@@ -11,6 +11,8 @@
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -1540,6 +1542,48 @@ TEST_P(StoreConformanceTest, ConcurrentWritesAndWriteTransactionsLoseNothing) {
   EXPECT_EQ(Must(r->GetCertificate("v1", "t0-4")), std::nullopt);
 }
 
+TEST_P(StoreConformanceTest, WriteAsyncCommitsThenCallsDoneOnceAndDrainWaitsForIt) {
+  // 40 writes from 4 threads, every fifth failing after writing; the callers do not wait. After
+  // Drain every `done` has run exactly once, with the body's result, and exactly the writes of
+  // the bodies that succeeded are kept.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 10;
+  std::mutex mu;
+  std::map<std::string, int> calls;     // guarded by mu
+  std::map<std::string, bool> results;  // guarded by mu
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kPerThread; ++j) {
+        const std::string name = "a" + std::to_string(i) + "-" + std::to_string(j);
+        const bool fails = j % 5 == 4;
+        store_->WriteAsync(
+            [name, fails](Transaction& t) -> Status {
+              CV_RETURN_IF_ERROR(t.PutCertificate(MakeCert("v1", name)));
+              if (fails) return Fail(Error::Conflict("deliberate"));
+              return Ok();
+            },
+            [&, name](Status written) {
+              std::lock_guard<std::mutex> lock(mu);
+              ++calls[name];
+              results[name] = written.has_value();
+            });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  store_->Drain();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(calls.size(), static_cast<size_t>(kThreads * kPerThread));
+  auto r = Read();
+  for (const auto& [name, n] : calls) {
+    EXPECT_EQ(n, 1) << name;
+    const bool should_fail = name.back() == '4' || name.back() == '9';
+    EXPECT_EQ(results[name], !should_fail) << name;
+    EXPECT_EQ(Must(r->GetCertificate("v1", name)).has_value(), !should_fail) << name;
+  }
+}
+
 TEST_P(StoreConformanceTest, TransactionMayOutliveTheStore) {
   auto r = Read();
   store_.reset();
@@ -1576,6 +1620,34 @@ TEST_F(SqliteStoreTest, AThrowingWriteBodyFailsAloneAndTheWriterThreadGoesOn) {
   auto r = Read();
   EXPECT_EQ(Must(r->GetSetting("a")), std::nullopt);
   EXPECT_EQ(Must(r->GetSetting("b")), "2");
+}
+
+TEST_F(SqliteStoreTest, AThrowingCompletionIsLoggedAndTheWriterThreadGoesOn) {
+  store_->WriteAsync([](Transaction& t) { return t.PutSetting("a", "1"); },
+                     [](Status) { throw std::runtime_error("bug in a completion"); });
+  std::atomic<bool> second{false};
+  store_->WriteAsync([](Transaction& t) { return t.PutSetting("b", "2"); },
+                     [&](Status written) { second = written.has_value(); });
+  store_->Drain();
+  EXPECT_TRUE(second.load());
+  auto r = Read();
+  EXPECT_EQ(Must(r->GetSetting("a")), "1");  // committed: only its completion failed
+  EXPECT_EQ(Must(r->GetSetting("b")), "2");
+}
+
+TEST_F(SqliteStoreTest, ClosingTheStoreCompletesTheWritesQueuedBeforeIt) {
+  // The destructor runs every queued body and calls its done before it returns.
+  std::atomic<int> completed{0};
+  for (int i = 0; i < 20; ++i) {
+    store_->WriteAsync([i](Transaction& t) { return t.PutSetting("k" + std::to_string(i), "v"); },
+                       [&](Status written) {
+                         if (written) ++completed;
+                       });
+  }
+  store_.reset();
+  EXPECT_EQ(completed.load(), 20);
+  Reopen();
+  EXPECT_EQ(Must(Read()->GetSetting("k19")), "v");
 }
 
 TEST_F(SqliteStoreTest, DataPersistsAcrossReopen) {

@@ -1,6 +1,7 @@
 // Certificate operations of VaultService: create, import, read, update, pending and merge.
 
 #include <algorithm>
+#include <future>
 
 #include "crypto/encoding.h"
 #include "crypto/x509.h"
@@ -129,9 +130,34 @@ Result<VaultService::Prepared> VaultService::PrepareIssuance(
 Result<model::PendingOperation> VaultService::CreateCertificate(
     std::string_view vault, std::string_view name, const PolicyFn& policy_fn,
     const AttributesPatch& attributes, const std::optional<model::Tags>& tags) {
-  // 1. Decide the policy and the key outside the write lock.
+  std::promise<Result<model::PendingOperation>> result;
+  CreateCertificateAsync(
+      vault, name, policy_fn, attributes, tags,
+      [&result](Result<model::PendingOperation> op) { result.set_value(std::move(op)); });
+  return result.get_future().get();
+}
+
+// What a create commits, made before the write and owned by it (the write runs after the call
+// that queued it has returned).
+struct VaultService::NewCertificate {
+  std::string vault;
+  std::string name;
   model::CertificatePolicy policy;
-  policy.lifetime_actions = {model::DefaultLifetimeAction()};
+  AttributesPatch attributes;
+  std::optional<model::Tags> tags;
+  int64_t now = 0;
+  model::PendingOperation op;
+  std::optional<crypto::Certificate> issued;  // Self: the certificate, issued at once
+  std::string issued_der;
+  std::string version_id;
+  std::string wrapped_key;        // Self: the version's sealed key
+  std::optional<model::Job> job;  // a configured issuer: the job that obtains the certificate
+};
+
+Status VaultService::PrepareCreate(const PolicyFn& policy_fn, NewCertificate& c) {
+  // The policy and the key are decided outside the write; the write re-checks what this read saw.
+  const std::string_view vault = c.vault, name = c.name;
+  c.policy.lifetime_actions = {model::DefaultLifetimeAction()};
   std::optional<model::CertificateVersion> current;  // its key may be reused
   {
     CV_ASSIGN_OR_RETURN(auto txn, store_.BeginRead());
@@ -139,7 +165,7 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
     CV_ASSIGN_OR_RETURN(auto existing, txn->GetCertificate(vault, name));
     if (existing) {
       if (existing->deleted) return Fail(DeletedNameConflict(name));
-      policy = existing->policy;
+      c.policy = existing->policy;
       if (!existing->current_version.empty()) {
         CV_ASSIGN_OR_RETURN(current,
                             txn->GetCertificateVersion(vault, name, existing->current_version));
@@ -147,85 +173,99 @@ Result<model::PendingOperation> VaultService::CreateCertificate(
     } else {
       CV_RETURN_IF_ERROR(RequireNameFreeOfSecret(*txn, vault, name));
     }
-    if (policy_fn) CV_RETURN_IF_ERROR(policy_fn(policy));
-    if (!IsSelfIssuer(policy.issuer.name) && !IsUnknownIssuer(policy.issuer.name)) {
-      CV_RETURN_IF_ERROR(RequireUsableIssuer(*txn, vault, policy.issuer.name));
+    if (policy_fn) CV_RETURN_IF_ERROR(policy_fn(c.policy));
+    if (!IsSelfIssuer(c.policy.issuer.name) && !IsUnknownIssuer(c.policy.issuer.name)) {
+      CV_RETURN_IF_ERROR(RequireUsableIssuer(*txn, vault, c.policy.issuer.name));
     }
   }
-  ApplyUsageDefaults(policy);
-  CV_RETURN_IF_ERROR(model::ValidatePolicy(policy));
-  CV_ASSIGN_OR_RETURN(Prepared prepared, PrepareIssuance(vault, name, policy, current, ""));
-  const int64_t now = clock_.NowUnix();
+  ApplyUsageDefaults(c.policy);
+  CV_RETURN_IF_ERROR(model::ValidatePolicy(c.policy));
+  CV_ASSIGN_OR_RETURN(Prepared prepared, PrepareIssuance(vault, name, c.policy, current, ""));
+  c.now = clock_.NowUnix();
 
-  model::PendingOperation op;
+  model::PendingOperation& op = c.op;
   op.request_id = crypto::NewId();
-  op.csr = prepared.csr;
-  op.issuer = policy.issuer;
-  op.created = now;
-  op.updated = now;
-  ApplyAttributes(attributes, op.attributes);
-  if (tags) op.tags = *tags;
-
-  std::optional<crypto::Certificate> issued;  // Self: the certificate, issued at once
-  const std::string version_id = crypto::NewId();
-  std::string wrapped_key;
-  std::optional<model::Job> job;  // a configured issuer: the job that obtains the certificate
-  if (IsSelfIssuer(policy.issuer.name)) {
-    crypto::IssueRequest request{prepared.spec, prepared.key.Public(), now,
-                                 now + prepared.validity};
-    CV_ASSIGN_OR_RETURN(issued, crypto::IssueCertificate(request, std::nullopt, prepared.key));
-    CV_ASSIGN_OR_RETURN(wrapped_key,
-                        kek_.Seal(prepared.key.ToPkcs8Der(), CertKeyAad(vault, name, version_id)));
+  op.csr = std::move(prepared.csr);
+  op.issuer = c.policy.issuer;
+  op.created = c.now;
+  op.updated = c.now;
+  ApplyAttributes(c.attributes, op.attributes);
+  if (c.tags) op.tags = *c.tags;
+  c.version_id = crypto::NewId();
+  if (IsSelfIssuer(c.policy.issuer.name)) {
+    crypto::IssueRequest request{prepared.spec, prepared.key.Public(), c.now,
+                                 c.now + prepared.validity};
+    CV_ASSIGN_OR_RETURN(c.issued, crypto::IssueCertificate(request, std::nullopt, prepared.key));
+    c.issued_der = c.issued->ToDer();
+    CV_ASSIGN_OR_RETURN(
+        c.wrapped_key, kek_.Seal(prepared.key.ToPkcs8Der(), CertKeyAad(vault, name, c.version_id)));
     op.status = "completed";
-    op.target_version = version_id;
-  } else {
-    CV_ASSIGN_OR_RETURN(op.wrapped_key, kek_.Seal(prepared.key.ToPkcs8Der(),
-                                                  PendingKeyAad(vault, name, op.request_id)));
-    op.status = "inProgress";
-    if (IsUnknownIssuer(policy.issuer.name)) {
-      op.status_details =
-          "Pending certificate created. Please perform merge to complete the request.";
-    } else {
-      op.status_details =
-          "Pending certificate created. Certificate request is in progress. This may take some "
-          "time based on the issuer provider. Please check again later.";
-      job = NewJob(vault, name, "create", policy.issuer.name, now);
-      job->request_id = op.request_id;
-      op.job_id = job->id;
-    }
+    op.target_version = c.version_id;
+    return Ok();
   }
+  CV_ASSIGN_OR_RETURN(op.wrapped_key, kek_.Seal(prepared.key.ToPkcs8Der(),
+                                                PendingKeyAad(vault, name, op.request_id)));
+  op.status = "inProgress";
+  if (IsUnknownIssuer(c.policy.issuer.name)) {
+    op.status_details =
+        "Pending certificate created. Please perform merge to complete the request.";
+  } else {
+    op.status_details =
+        "Pending certificate created. Certificate request is in progress. This may take some "
+        "time based on the issuer provider. Please check again later.";
+    c.job = NewJob(vault, name, "create", c.policy.issuer.name, c.now);
+    c.job->request_id = op.request_id;
+    op.job_id = c.job->id;
+  }
+  return Ok();
+}
 
-  // 2. Commit, re-checking what the read saw: the write transaction makes the check and the
-  // write atomic. A short body on the hot path: Write runs it alongside concurrent creates.
-  CV_RETURN_IF_ERROR(Write([&](store::Transaction& txn) -> Status {
-    CV_ASSIGN_OR_RETURN(auto cert, CertificateForNewVersion(txn, vault, name, policy, now));
-    CV_ASSIGN_OR_RETURN(auto pending, txn.GetPendingOperation(vault, name));
-    if (pending && pending->status == "inProgress") {
-      return Fail(Error::Conflict("Pending operation for certificate " + std::string(name) +
-                                  " already exists; merge, cancel or delete it first"));
-    }
-    op.vault = cert.vault;
-    op.name = cert.name;
-    if (issued) {
-      model::CertificateVersion v =
-          NewVersion(cert, version_id, {issued->ToDer()}, std::move(wrapped_key), *issued,
-                     attributes, tags, now);
-      cert.current_version = version_id;
-      CV_RETURN_IF_ERROR(RecordNewVersion(txn, cert, v, now));
-      CV_RETURN_IF_ERROR(txn.PutCertificateVersion(v));
-    }
-    if (job) {
-      job->vault = cert.vault;
-      job->name = cert.name;
-      CV_RETURN_IF_ERROR(RequireUsableIssuer(txn, vault, policy.issuer.name));
-      CV_ASSIGN_OR_RETURN(bool inserted, txn.InsertJob(*job));
-      (void)inserted;  // a fresh id and no key: always inserted
-    }
-    CV_RETURN_IF_ERROR(txn.PutCertificate(cert));
-    return txn.PutPendingOperation(op);
-  }));
-  if (job) NotifyJobs();
-  return op;
+// The write of a create: re-checks what PrepareCreate read, atomically with the writes. Short, for
+// it runs on the store's writer thread alongside concurrent creates.
+Status VaultService::CommitCreate(store::Transaction& txn, NewCertificate& c) {
+  CV_ASSIGN_OR_RETURN(auto cert, CertificateForNewVersion(txn, c.vault, c.name, c.policy, c.now));
+  CV_ASSIGN_OR_RETURN(auto pending, txn.GetPendingOperation(c.vault, c.name));
+  if (pending && pending->status == "inProgress") {
+    return Fail(Error::Conflict("Pending operation for certificate " + c.name +
+                                " already exists; merge, cancel or delete it first"));
+  }
+  c.op.vault = cert.vault;
+  c.op.name = cert.name;
+  if (c.issued) {
+    model::CertificateVersion v =
+        NewVersion(cert, c.version_id, {c.issued_der}, std::move(c.wrapped_key), *c.issued,
+                   c.attributes, c.tags, c.now);
+    cert.current_version = c.version_id;
+    CV_RETURN_IF_ERROR(RecordNewVersion(txn, cert, v, c.now));
+    CV_RETURN_IF_ERROR(txn.PutCertificateVersion(v));
+  }
+  if (c.job) {
+    c.job->vault = cert.vault;
+    c.job->name = cert.name;
+    CV_RETURN_IF_ERROR(RequireUsableIssuer(txn, c.vault, c.policy.issuer.name));
+    CV_ASSIGN_OR_RETURN(bool inserted, txn.InsertJob(*c.job));
+    (void)inserted;  // a fresh id and no key: always inserted
+  }
+  CV_RETURN_IF_ERROR(txn.PutCertificate(cert));
+  return txn.PutPendingOperation(c.op);
+}
+
+void VaultService::CreateCertificateAsync(std::string_view vault, std::string_view name,
+                                          const PolicyFn& policy_fn,
+                                          const AttributesPatch& attributes,
+                                          const std::optional<model::Tags>& tags, CreateDone done) {
+  auto c = std::make_shared<NewCertificate>();
+  c->vault = std::string(vault);
+  c->name = std::string(name);
+  c->attributes = attributes;
+  c->tags = tags;
+  if (auto prepared = PrepareCreate(policy_fn, *c); !prepared) return done(Fail(prepared.error()));
+  WriteAsync([this, c](store::Transaction& txn) { return CommitCreate(txn, *c); },
+             [this, c, done = std::move(done)](Status written) {
+               if (!written) return done(Fail(written.error()));
+               if (c->job) NotifyJobs();
+               done(std::move(c->op));
+             });
 }
 
 Result<CertificateView> VaultService::ImportCertificate(

@@ -127,10 +127,11 @@ Status VaultService::Commit(store::Transaction& txn) {
   return Ok();
 }
 
-Status VaultService::Write(const store::Store::WriteBody& body) {
-  CV_RETURN_IF_ERROR(store_.Write(body));
-  generation_.fetch_add(1);
-  return Ok();
+void VaultService::WriteAsync(store::Store::WriteBody body, store::Store::WriteDone done) {
+  store_.WriteAsync(std::move(body), [this, done = std::move(done)](Status written) {
+    if (written) generation_.fetch_add(1);
+    done(std::move(written));
+  });
 }
 
 Result<SecretView> VaultService::GetSecret(std::string_view vault, std::string_view name,

@@ -117,6 +117,14 @@ class VaultService {
                                                     const PolicyFn& policy,
                                                     const AttributesPatch& attributes,
                                                     const std::optional<model::Tags>& tags);
+  // The same, without waiting for the commit (store::Store::WriteAsync): the key and certificate
+  // are made on the calling thread, then `done` gets the result exactly once, on the store's
+  // writer thread after the commit, or on the calling thread if it fails before. `done` must be
+  // short and must not wait for another write.
+  using CreateDone = std::function<void(Result<model::PendingOperation>)>;
+  void CreateCertificateAsync(std::string_view vault, std::string_view name, const PolicyFn& policy,
+                              const AttributesPatch& attributes,
+                              const std::optional<model::Tags>& tags, CreateDone done);
   // `value`: PEM text (key + certificates) or base64 PKCS#12. `policy` is applied onto the policy
   // derived from the certificate.
   Result<CertificateView> ImportCertificate(std::string_view vault, std::string_view name,
@@ -243,6 +251,11 @@ class VaultService {
                                    const model::CertificatePolicy& policy,
                                    const std::optional<model::CertificateVersion>& current,
                                    std::string_view validity_override);
+  // A create's state, between the call that prepares it and the write that commits it.
+  struct NewCertificate;
+  // Reads what the create depends on, then makes the key, the CSR and (Self) the certificate.
+  Status PrepareCreate(const PolicyFn& policy, NewCertificate& create);
+  static Status CommitCreate(store::Transaction& txn, NewCertificate& create);
   void NotifyJobs() {
     if (on_job_) on_job_();
   }
@@ -251,8 +264,8 @@ class VaultService {
                                 std::string_view version);
   // Commits a write transaction and invalidates every cached read.
   Status Commit(store::Transaction& txn);
-  // store::Store::Write, then invalidates every cached read.
-  Status Write(const store::Store::WriteBody& body);
+  // store::Store::WriteAsync; a committed write invalidates every cached read before `done`.
+  void WriteAsync(store::Store::WriteBody body, store::Store::WriteDone done);
 
   // Rendered secret values, the hot read path. An entry is valid while no write has committed
   // since the read that filled it began (generation_ unchanged). This process is the only writer

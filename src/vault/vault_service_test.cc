@@ -52,6 +52,28 @@ TEST_F(VaultServiceTest, SelfSignedCreateCompletesAtOnceAndSecretMatchesKey) {
   EXPECT_EQ(secret->value.rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);
 }
 
+TEST_F(VaultServiceTest, CreateCertificateAsyncAnswersOnceWithTheResultOfTheWrite) {
+  std::vector<Result<model::PendingOperation>> answers;
+  auto collect = [&](Result<model::PendingOperation> op) { answers.push_back(std::move(op)); };
+  service_.CreateCertificateAsync("default", "Ext", Policy("Unknown"), {}, std::nullopt, collect);
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_TRUE(answers[0]) << answers[0].error().message();
+  EXPECT_EQ(answers[0]->name, "Ext");
+  EXPECT_EQ(answers[0]->status, "inProgress");
+  // The write re-checks what the preparation read: a second create meets the pending operation.
+  service_.CreateCertificateAsync("default", "ext", Policy("Unknown"), {}, std::nullopt, collect);
+  ASSERT_EQ(answers.size(), 2u);
+  ASSERT_FALSE(answers[1]);
+  EXPECT_EQ(answers[1].error().kind(), ErrorKind::kConflict);
+  // A failure found before the write (a secret holds the name) is answered too, once.
+  ASSERT_TRUE(service_.SetSecret("default", "taken", "v", "", {}, std::nullopt));
+  service_.CreateCertificateAsync("default", "taken", Policy("Self"), {}, std::nullopt, collect);
+  ASSERT_EQ(answers.size(), 3u);
+  ASSERT_FALSE(answers[2]);
+  EXPECT_EQ(answers[2].error().kind(), ErrorKind::kConflict);
+  EXPECT_FALSE(service_.GetCertificate("default", "taken", ""));
+}
+
 TEST_F(VaultServiceTest, ValidityDurationTakesPrecedence) {
   PolicyFn policy = [](model::CertificatePolicy& p) {
     p.x509.subject = "CN=short";

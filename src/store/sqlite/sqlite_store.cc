@@ -17,6 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
+#include "common/thread.h"
+#include "common/wake_batch.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/encoding.h"
 #include "store/sqlite/migrations.h"
@@ -953,6 +956,8 @@ Status RunBody(const Store::WriteBody& body, SqliteTransaction& txn) {
 // wakes their callers. Compared with each caller taking the writer mutex in turn (BeginWrite),
 // a burst of N transactions costs no thread hand-offs between them: on a loaded machine each
 // hand-off waits for the next thread to be scheduled, which took longer than the transactions.
+// WriteAsync queues the same way, but nobody waits: the writer thread calls each `done` after the
+// commit, so the results of a batch leave together (and their audit records make one batch too).
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::shared_ptr<Shared> shared)
@@ -967,13 +972,37 @@ class SqliteStore final : public Store {
   }
 
   Status Write(const WriteBody& body) override {
-    WriteRequest request{&body};
+    WriteRequest request;
+    request.body = &body;
     std::unique_lock<std::mutex> lock(queue_mu_);
     if (stopping_) return Fail(Error::Unavailable("store: closing"));
     queue_.push_back(&request);
     queue_cv_.notify_one();
-    done_cv_.wait(lock, [&] { return request.done; });
+    done_cv_.wait(lock, [&] { return request.finished; });
     return request.result;
+  }
+
+  void Drain() override {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    ++drainers_;
+    done_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
+    --drainers_;
+  }
+
+  void WriteAsync(WriteBody body, WriteDone done) override {
+    auto request = std::make_unique<WriteRequest>();
+    request->owned = std::move(body);
+    request->body = &request->owned;
+    request->done = std::move(done);
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (!stopping_) {
+        queue_.push_back(request.release());
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    request->done(Fail(Error::Unavailable("store: closing")));
   }
 
   Result<std::unique_ptr<Transaction>> BeginRead() override {
@@ -993,14 +1022,20 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // A queued body: a waiting Write's (done empty: the caller waits for `finished`) or a
+  // WriteAsync's (owned by the queue, then by the writer thread, which deletes it after `done`).
   struct WriteRequest {
-    const WriteBody* body;
+    const WriteBody* body = nullptr;
+    WriteBody owned;  // WriteAsync: the body, kept until it has run
+    WriteDone done;   // WriteAsync: called with `result`
     Status result = Ok();
-    bool done = false;  // guarded by queue_mu_
+    bool finished = false;  // Write: guarded by queue_mu_
   };
 
   void RunWriter() {
+    NameThisThread("cv-store-write");
     std::vector<WriteRequest*> round;
+    std::vector<WriteRequest*> completions;  // the WriteAsync requests of `round`
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(queue_mu_);
@@ -1010,14 +1045,47 @@ class SqliteStore final : public Store {
           round.push_back(queue_.front());
           queue_.pop_front();
         }
+        writing_ = true;
       }
       RunRound(round);
+      // A waiting Write's request lives on its caller's stack: not touched once it is finished.
+      bool waiting = false;
       {
         std::lock_guard<std::mutex> lock(queue_mu_);
-        for (WriteRequest* request : round) request->done = true;
+        for (WriteRequest* request : round) {
+          if (request->done) {
+            completions.push_back(request);
+          } else {
+            request->finished = waiting = true;
+          }
+        }
       }
-      done_cv_.notify_all();
+      if (waiting) done_cv_.notify_all();
+      {
+        // The completions' wake-ups (an audit record each, say) leave as one.
+        WakeBatch wakes;
+        for (WriteRequest* request : completions) Complete(std::unique_ptr<WriteRequest>(request));
+      }
+      bool draining = false;
+      {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        writing_ = false;
+        draining = drainers_ > 0;
+      }
+      if (draining) done_cv_.notify_all();
       round.clear();
+      completions.clear();
+    }
+  }
+
+  // Calls a WriteAsync's `done`; what it throws is logged, so that the writer thread goes on.
+  static void Complete(std::unique_ptr<WriteRequest> request) {
+    try {
+      request->done(std::move(request->result));
+    } catch (const std::exception& e) {
+      log::Error(std::string("store: a write's completion threw: ") + e.what());
+    } catch (...) {
+      log::Error("store: a write's completion threw a non-standard exception");
     }
   }
 
@@ -1044,8 +1112,10 @@ class SqliteStore final : public Store {
   std::shared_ptr<Shared> shared_;
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;  // the writer thread waits for bodies (or stopping_)
-  std::condition_variable done_cv_;   // callers wait for their request to be done
+  std::condition_variable done_cv_;   // Write and Drain callers wait for their round to be done
   std::deque<WriteRequest*> queue_;   // guarded by queue_mu_
+  bool writing_ = false;              // a round is running or completing; guarded by queue_mu_
+  int drainers_ = 0;                  // callers in Drain; guarded by queue_mu_
   bool stopping_ = false;             // guarded by queue_mu_
   std::thread writer_thread_;         // declared last: starts after the members it uses
 };
