@@ -119,9 +119,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, Mo
     // temp_store MEMORY keeps the savepoint journal in memory: a group commit runs each
     // transaction in a savepoint, whose journal (the pages it changed, as they were) would
     // otherwise spill to a temporary file past 64 KiB and cost a write() per page.
-    CV_RETURN_IF_ERROR(conn->Exec(
-        "PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864; "
-        "PRAGMA temp_store = MEMORY;"));
+    CV_RETURN_IF_ERROR(
+        conn->Exec("PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864; "
+                   "PRAGMA temp_store = MEMORY;"));
   } else {
     CV_RETURN_IF_ERROR(conn->Exec("PRAGMA query_only = ON"));
   }
