@@ -45,6 +45,12 @@ std::string NewRequestId() {
   return prefix + suffix;
 }
 
+// The answer to a handler that threw: logged with the operation, answered without the detail.
+HttpResponse HandlerThrew(const Route& route, const RequestContext& ctx, const std::exception& e) {
+  log::Error("handler " + route.operation + " threw: " + e.what());
+  return ErrorAnswer(Error::Internal("internal error; request id " + ctx.request_id));
+}
+
 Error AuditUnavailable(std::string message) {
   return Error(ErrorKind::kUnavailable, "AuditUnavailable", std::move(message));
 }
@@ -187,8 +193,7 @@ HttpResponse Api::Run(HttpRequest& request, RequestContext& ctx, const Route*& r
     if (!result) return ErrorAnswer(result.error());
     return std::move(*result);
   } catch (const std::exception& e) {
-    log::Error("handler " + match.route->operation + " threw: " + e.what());
-    return ErrorAnswer(Error::Internal("internal error; request id " + ctx.request_id));
+    return HandlerThrew(*match.route, ctx, e);
   }
 }
 
@@ -216,9 +221,7 @@ void Api::Handle(HttpRequest& request, Respond respond) const {
     try {
       response.defer(answer);
     } catch (const std::exception& e) {
-      log::Error("handler " + route->operation + " threw: " + e.what());
-      answer(
-          ErrorAnswer(Error::Internal("internal error; request id " + deferred->ctx.request_id)));
+      answer(HandlerThrew(*route, deferred->ctx, e));
     }
     return;
   }

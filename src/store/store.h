@@ -155,26 +155,26 @@ class Store {
   virtual Result<std::unique_ptr<Transaction>> BeginRead() = 0;
   virtual Result<std::unique_ptr<Transaction>> BeginWrite() = 0;
 
-  // Runs `body` in a write transaction and commits it: returns Ok once the writes are durable,
-  // or `body`'s error (or the commit's) with none of them kept. `body` may run on another thread
-  // (the SQLite store runs the bodies of concurrent calls one after another on its writer thread,
-  // in one commit); the caller waits meanwhile, so `body` may use the caller's locals. `body` must
-  // use only the transaction it is given: it must not start another transaction or wait for
-  // anything. Prefer this to BeginWrite for short transactions on hot paths.
+  // Runs `body` in a write transaction and commits it, without waiting: `done` gets Ok once the
+  // writes are durable, or `body`'s error (or the commit's) with none of them kept, exactly once.
+  // `body` may run on another thread (the SQLite store runs the bodies of concurrent calls one
+  // after another on its writer thread, in one commit) after this returns, so it must own what it
+  // uses; it must use only the transaction it is given: not start another transaction or wait for
+  // anything. `done` runs on the thread that committed (the SQLite store's writer thread) or, if
+  // the write is refused or runs in place, on the caller's; it must be short and must not wait
+  // for another write, which would deadlock the writer. Prefer this (or Write) to BeginWrite for
+  // short transactions on hot paths: a request thread is not held while the commit's fsync runs.
   using WriteBody = std::function<Status(Transaction&)>;
-  virtual Status Write(const WriteBody& body) {  // inline: Store keeps no key function
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, BeginWrite());
-    CV_RETURN_IF_ERROR(body(*txn));
-    return txn->Commit();
-  }
-
-  // Write without waiting: `done` gets what Write would return, exactly once, and the caller goes
-  // on meanwhile (a request thread is not held while the commit's fsync runs). `body` is kept
-  // until it has run, so it must own what it uses. `done` runs on the thread that committed (the
-  // SQLite store's writer thread) or, if the write is refused or runs in place, on the caller's;
-  // it must be short and must not wait for another write, which would deadlock the writer.
   using WriteDone = std::function<void(Status)>;
-  virtual void WriteAsync(WriteBody body, WriteDone done) { done(Write(body)); }
+  virtual void WriteAsync(WriteBody body, WriteDone done) {  // inline: Store keeps no key function
+    done([&]() -> Status {
+      CV_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, BeginWrite());
+      CV_RETURN_IF_ERROR(body(*txn));
+      return txn->Commit();
+    }());
+  }
+  // WriteAsync, waiting for its result; as the caller waits, `body` may use the caller's locals.
+  Status Write(const WriteBody& body);
   // Returns once every WriteAsync queued before the call has run its `done`: a server stops taking
   // requests, drains, and only then destroys what the `done`s use.
   virtual void Drain() {}

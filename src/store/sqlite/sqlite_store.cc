@@ -295,9 +295,9 @@ Statement& BindPage(Statement& s, Page page) {
   return s.BindInt(page.limit).BindInt(std::max<int64_t>(page.offset, 0));
 }
 
-// Marks a write transaction run by the writer thread (SqliteStore::Write) under the writer mutex
-// that thread holds: its Commit only releases its savepoint into the open batch, which the writer
-// thread commits after the last body of its round.
+// Marks a write transaction run by the writer thread (SqliteStore::WriteAsync) under the writer
+// mutex that thread holds: its Commit only releases its savepoint into the open batch, which the
+// writer thread commits after the last body of its round.
 struct InWriterRound {};
 
 class SqliteTransaction final : public Transaction {
@@ -951,13 +951,12 @@ Status RunBody(const Store::WriteBody& body, SqliteTransaction& txn) {
   }
 }
 
-// Write(body) hands `body` to one writer thread, which runs the bodies queued meanwhile one after
-// another, each in its own savepoint of one batch, and then commits the batch (one fsync) and
-// wakes their callers. Compared with each caller taking the writer mutex in turn (BeginWrite),
+// WriteAsync(body, done) hands `body` to one writer thread, which runs the bodies queued meanwhile
+// one after another, each in its own savepoint of one batch, then commits the batch (one fsync)
+// and calls each `done`. Compared with each caller taking the writer mutex in turn (BeginWrite),
 // a burst of N transactions costs no thread hand-offs between them: on a loaded machine each
 // hand-off waits for the next thread to be scheduled, which took longer than the transactions.
-// WriteAsync queues the same way, but nobody waits: the writer thread calls each `done` after the
-// commit, so the results of a batch leave together (and their audit records make one batch too).
+// The results of a batch leave together (and their audit records make one batch too).
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::shared_ptr<Shared> shared)
@@ -971,28 +970,16 @@ class SqliteStore final : public Store {
     writer_thread_.join();
   }
 
-  Status Write(const WriteBody& body) override {
-    WriteRequest request;
-    request.body = &body;
-    std::unique_lock<std::mutex> lock(queue_mu_);
-    if (stopping_) return Fail(Error::Unavailable("store: closing"));
-    queue_.push_back(&request);
-    queue_cv_.notify_one();
-    done_cv_.wait(lock, [&] { return request.finished; });
-    return request.result;
-  }
-
   void Drain() override {
     std::unique_lock<std::mutex> lock(queue_mu_);
     ++drainers_;
-    done_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
+    drained_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
     --drainers_;
   }
 
   void WriteAsync(WriteBody body, WriteDone done) override {
     auto request = std::make_unique<WriteRequest>();
-    request->owned = std::move(body);
-    request->body = &request->owned;
+    request->body = std::move(body);
     request->done = std::move(done);
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -1022,20 +1009,16 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // A queued body: a waiting Write's (done empty: the caller waits for `finished`) or a
-  // WriteAsync's (owned by the queue, then by the writer thread, which deletes it after `done`).
+  // A queued write, owned by the queue, then by the writer thread, which deletes it after `done`.
   struct WriteRequest {
-    const WriteBody* body = nullptr;
-    WriteBody owned;  // WriteAsync: the body, kept until it has run
-    WriteDone done;   // WriteAsync: called with `result`
+    WriteBody body;
+    WriteDone done;  // called with `result`
     Status result = Ok();
-    bool finished = false;  // Write: guarded by queue_mu_
   };
 
   void RunWriter() {
     NameThisThread("cv-store-write");
     std::vector<WriteRequest*> round;
-    std::vector<WriteRequest*> completions;  // the WriteAsync requests of `round`
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(queue_mu_);
@@ -1048,23 +1031,10 @@ class SqliteStore final : public Store {
         writing_ = true;
       }
       RunRound(round);
-      // A waiting Write's request lives on its caller's stack: not touched once it is finished.
-      bool waiting = false;
-      {
-        std::lock_guard<std::mutex> lock(queue_mu_);
-        for (WriteRequest* request : round) {
-          if (request->done) {
-            completions.push_back(request);
-          } else {
-            request->finished = waiting = true;
-          }
-        }
-      }
-      if (waiting) done_cv_.notify_all();
       {
         // The completions' wake-ups (an audit record each, say) leave as one.
         WakeBatch wakes;
-        for (WriteRequest* request : completions) Complete(std::unique_ptr<WriteRequest>(request));
+        for (WriteRequest* request : round) Complete(std::unique_ptr<WriteRequest>(request));
       }
       bool draining = false;
       {
@@ -1072,13 +1042,12 @@ class SqliteStore final : public Store {
         writing_ = false;
         draining = drainers_ > 0;
       }
-      if (draining) done_cv_.notify_all();
+      if (draining) drained_cv_.notify_all();
       round.clear();
-      completions.clear();
     }
   }
 
-  // Calls a WriteAsync's `done`; what it throws is logged, so that the writer thread goes on.
+  // Calls a write's `done`; what it throws is logged, so that the writer thread goes on.
   static void Complete(std::unique_ptr<WriteRequest> request) {
     try {
       request->done(std::move(request->result));
@@ -1098,7 +1067,7 @@ class SqliteStore final : public Store {
     for (WriteRequest* request : round) {
       SqliteTransaction txn(shared_, InWriterRound{});
       request->result =
-          txn.Begin().and_then([&] { return RunBody(*request->body, txn); }).and_then([&] {
+          txn.Begin().and_then([&] { return RunBody(request->body, txn); }).and_then([&] {
             return txn.Commit();
           });
     }  // an uncommitted txn rolls its savepoint back here
@@ -1111,13 +1080,13 @@ class SqliteStore final : public Store {
 
   std::shared_ptr<Shared> shared_;
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;  // the writer thread waits for bodies (or stopping_)
-  std::condition_variable done_cv_;   // Write and Drain callers wait for their round to be done
-  std::deque<WriteRequest*> queue_;   // guarded by queue_mu_
-  bool writing_ = false;              // a round is running or completing; guarded by queue_mu_
-  int drainers_ = 0;                  // callers in Drain; guarded by queue_mu_
-  bool stopping_ = false;             // guarded by queue_mu_
-  std::thread writer_thread_;         // declared last: starts after the members it uses
+  std::condition_variable queue_cv_;    // the writer thread waits for bodies (or stopping_)
+  std::condition_variable drained_cv_;  // Drain waits for the queue to empty and a round to end
+  std::deque<WriteRequest*> queue_;     // guarded by queue_mu_
+  bool writing_ = false;                // a round is running or completing; guarded by queue_mu_
+  int drainers_ = 0;                    // callers in Drain; guarded by queue_mu_
+  bool stopping_ = false;               // guarded by queue_mu_
+  std::thread writer_thread_;           // declared last: starts after the members it uses
 };
 
 // Creates the database file owner-only before SQLite opens it; SQLite gives its -wal and -shm
